@@ -1,0 +1,3 @@
+from lcr_edge.cli import main
+
+main()

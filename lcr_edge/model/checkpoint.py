@@ -1,0 +1,71 @@
+"""Checkpoints: one dict saved with torch.save, loaded only with weights_only=True.
+
+    {"format": "lcr-edge-checkpoint", "version": 1,
+     "config": LCRConfig fields, "labels": [class names in order],
+     "preprocess": Preprocess.to_dict(), "model": state_dict,
+     # training checkpoints add: "optimizer", "scheduler", "epoch", "step", "rng", "metrics",
+     # "train_config", ...}
+
+Everything a later stage needs (variant, labels, preprocessing) travels inside, so `export`,
+`quantize`, `eval` and the app never need to be told again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+
+from lcr_edge.errors import LCRError
+from lcr_edge.io import atomic_path
+from lcr_edge.model.lcr import LCR, LCRConfig
+from lcr_edge.preprocess import Preprocess
+
+FORMAT = "lcr-edge-checkpoint"
+
+
+def save_checkpoint(path, model: LCR, labels, preprocess: Preprocess | None = None, **extra) -> None:
+    """Write atomically: a crash mid-write leaves the previous file intact."""
+    if len(labels) != model.config.num_classes:
+        raise LCRError(f"{len(labels)} labels for a model with {model.config.num_classes} classes")
+    model = getattr(model, "module", model)  # unwrap DDP
+    ckpt = {"format": FORMAT, "version": 1, "config": model.config.to_dict(), "labels": list(labels),
+            "preprocess": (preprocess or Preprocess()).to_dict(),
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **extra}
+    with atomic_path(path) as tmp:
+        torch.save(ckpt, tmp)
+
+
+def read_checkpoint(path) -> dict:
+    """Load the raw dict (weights_only=True); one clear LCRError for anything that is not ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise LCRError(f"{path}: no such checkpoint file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, not a torch file, pickled code...
+        raise LCRError(f"{path}: not a readable LCR-Edge checkpoint ({type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0][:200]})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise LCRError(f"{path}: not an LCR-Edge checkpoint (no '{FORMAT}' format tag)")
+    return ckpt
+
+
+def load_checkpoint(path, device="cpu") -> tuple[LCR, dict]:
+    """-> (model in eval mode, the checkpoint dict)."""
+    ckpt = read_checkpoint(path)
+    try:
+        model = LCR(LCRConfig(**ckpt["config"]))
+        model.load_state_dict(ckpt["model"])
+    except (TypeError, KeyError, RuntimeError) as exc:
+        raise LCRError(f"{path}: checkpoint does not match the model ({str(exc)[:300]})") from None
+    return model.to(device).eval(), ckpt
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,340 @@
+"""LSTM-CrossRWKV (LCR), as DESIGN.md section 2 reads the paper (arXiv 2411.05636, eqs. 1-12).
+
+One frame at a time, per layer (unit) l, with U the unit's input tokens (frame tokens for l = 0,
+H_t of the unit below after that), E_t the edge tokens and (H, C) the unit's state:
+
+    a_t = CrossRWKV(LN(U), H_{t-1}, E_t)                      eqs. 2-5
+    Z   = U + a_t
+    A_t = Z + ChannelMix(LN(Z))                               eqs. 6-8
+    C_t = E_t * (tanh(A_t) + C_{t-1}) + C_{t-1}               eq. 10 ("paper" cell)
+      or  f = sigmoid(E_t + b_f); C_t = f*C_{t-1} + (1-f)*tanh(A_t)   ("bounded" cell)
+    H_t = tanh(C_t) * sigmoid(A_t)                            eq. 11
+    logits = W_class LN(concat(H_t[CLS], C_t[CLS])) of the last unit   eq. 12
+
+`forward(frames, edges)` (training) batches everything that does not depend on the state (patch
+and edge embeddings, K and V) over all frames, then runs the recurrence; `step(frame, edge, state)`
+(streaming) runs one frame. Both call the same `LCRUnit.recur`, and a test holds them equal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from lcr_edge.errors import LCRError
+from lcr_edge.model.wkv import bi_wkv
+
+
+@dataclass
+class LCRConfig:
+    variant: str = "lcr"
+    num_classes: int = 27
+    image_size: int = 112
+    patch_size: int = 8
+    dim: int = 384  # C, the hidden width
+    depth: int = 2  # stacked LCR units, each with its own (H, C)
+    heads: int = 4  # Bi-WKV heads; head size N = dim / heads
+    mlp_ratio: int = 4  # channel-mix hidden width = mlp_ratio * dim
+    cell: str = "bounded"  # "paper" (eq. 10 literally) or "bounded" (convex forget gate)
+
+    def __post_init__(self):
+        if self.cell not in ("paper", "bounded"):
+            raise LCRError(f"cell must be 'paper' or 'bounded', got {self.cell!r}")
+        if self.dim % self.heads or self.dim % 4:
+            raise LCRError(f"dim {self.dim} must divide by heads ({self.heads}) and by 4 (Q-Shift)")
+        if self.image_size % self.patch_size:
+            raise LCRError(f"image_size {self.image_size} must be a multiple of the patch size")
+
+    @property
+    def grid(self) -> int:
+        return self.image_size // self.patch_size
+
+    @property
+    def tokens(self) -> int:  # grid^2 patches + one CLS token at the end
+        return self.grid * self.grid + 1
+
+    @property
+    def state_shape(self) -> tuple[int, ...]:
+        """Shape of the state for batch 1: (depth, 2 for H and C, batch, tokens, dim)."""
+        return (self.depth, 2, 1, self.tokens, self.dim)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# Paper Table 1, the 112x112 / patch 8 models for Jester, with the paper's parameter counts.
+VARIANTS: dict[str, dict] = {
+    "lcr-s": dict(dim=192, depth=1, heads=4),
+    "lcr": dict(dim=384, depth=2, heads=4),
+    "lcr-l": dict(dim=384, depth=4, heads=4),
+}
+PAPER_PARAMS_M = {"lcr-s": 0.82, "lcr": 5.14, "lcr-l": 9.97}
+
+
+def create_model(name: str = "lcr", **overrides) -> LCR:
+    """A named variant from the registry, with config fields overridden.
+
+    >>> create_model("lcr-s", num_classes=5).config.dim
+    192
+    """
+    if name not in VARIANTS:
+        raise LCRError(f"unknown variant {name!r}; choose one of {', '.join(VARIANTS)}")
+    fields = LCRConfig.__dataclass_fields__
+    bad = [k for k in overrides if k not in fields]
+    if bad:
+        raise LCRError(f"unknown config field(s) {bad}; valid: {', '.join(fields)}")
+    return LCR(LCRConfig(**{"variant": name, **VARIANTS[name], **overrides}))
+
+
+def q_shift(x: torch.Tensor, grid: int) -> torch.Tensor:
+    """Vision-RWKV's quad-directional token shift on the grid x grid patch tokens; CLS unshifted.
+
+    x: (B, grid*grid + 1, C). Channel quarters come from the left, right, upper and lower
+    neighbour; zero at the borders. Written with pad + slice + cat (exports to plain ONNX ops).
+    """
+    B, T, C = x.shape
+    q = C // 4
+    g = x[:, : grid * grid].reshape(B, grid, grid, C)
+    from_left = F.pad(g[:, :, :-1, 0:q], (0, 0, 1, 0))
+    from_right = F.pad(g[:, :, 1:, q : 2 * q], (0, 0, 0, 1))
+    from_up = F.pad(g[:, :-1, :, 2 * q : 3 * q], (0, 0, 0, 0, 1, 0))
+    from_down = F.pad(g[:, 1:, :, 3 * q :], (0, 0, 0, 0, 0, 1))
+    shifted = torch.cat([from_left, from_right, from_up, from_down], dim=-1)
+    return torch.cat([shifted.reshape(B, grid * grid, C), x[:, grid * grid :]], dim=1)
+
+
+def mix(x: torch.Tensor, shifted: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
+    """Blend a token with its Q-shifted neighbours by learned per-channel factors mu."""
+    return x + mu * (shifted - x)
+
+
+class CrossRWKV(nn.Module):
+    """The Cross RWKV gate (eqs. 2-5): R, G from (x_t, h_{t-1}); K, V from the edge tokens."""
+
+    def __init__(self, cfg: LCRConfig, layer: int):
+        super().__init__()
+        C, H = cfg.dim, cfg.heads
+        self.heads, self.grid = H, cfg.grid
+        # "causal conv" over (x_t, h_{t-1}) = a kernel-2 convolution in time = one linear map of
+        # both (eq. 2); each of R, G, K, V has its own Q-Shift mix factors.
+        self.mu_r = nn.Parameter(torch.full((2, C), 0.5))
+        self.mu_g = nn.Parameter(torch.full((2, C), 0.5))
+        self.mu_k = nn.Parameter(torch.full((C,), 0.5))
+        self.mu_v = nn.Parameter(torch.full((C,), 0.5))
+        self.receptance = nn.Linear(2 * C, C, bias=False)
+        self.gate = nn.Linear(2 * C, C, bias=False)
+        self.key = nn.Linear(C, C, bias=False)
+        self.value = nn.Linear(C, C, bias=False)
+        self.output = nn.Linear(C, C, bias=False)
+        self.ln_x = nn.GroupNorm(H, C)  # "LN on each head separately" (eq. 4)
+        # w = exp(-exp(omega)) spread from weak (w ~ 0.998) to strong (w ~ 0.07) decay over the
+        # channels of each head, as RWKV initialises its time decay; u (the bonus) at 0.5.
+        ramp = torch.linspace(-6.0, 1.0, C // H)
+        self.omega = nn.Parameter(ramp.repeat(H, 1) + 0.1 * layer)
+        self.bonus = nn.Parameter(torch.full((H, C // H), 0.5))
+
+    def edge_kv(self, e: torch.Tensor, e_shift: torch.Tensor):
+        """K, V (eq. 3) from edge tokens, (..., T, C); they do not depend on the state."""
+        return self.key(mix(e, e_shift, self.mu_k)), self.value(mix(e, e_shift, self.mu_v))
+
+    def forward(self, x, h_prev, k, v):
+        """x: LN'd unit input, h_prev: H_{t-1}, k, v: from `edge_kv`; all (B, T, C) -> a_t."""
+        xs, hs = q_shift(x, self.grid), q_shift(h_prev, self.grid)
+        r = self.receptance(torch.cat([mix(x, xs, self.mu_r[0]), mix(h_prev, hs, self.mu_r[1])], -1))
+        g = self.gate(torch.cat([mix(x, xs, self.mu_g[0]), mix(h_prev, hs, self.mu_g[1])], -1))
+        B, T, C = r.shape
+        split = (B, T, self.heads, C // self.heads)
+        w = torch.exp(-torch.exp(self.omega))
+        y = bi_wkv(r.view(split), k.reshape(split), v.reshape(split), w, self.bonus)  # eq. 5
+        y = self.ln_x(y.reshape(B * T, C)).view(B, T, C)
+        return self.output(F.silu(g) * y)  # eq. 4
+
+
+class ChannelMix(nn.Module):
+    """Eqs. 6-8: A' = sigmoid(R') * (ReLU(K')^2 W_v'), R' and K' from Q-shifted tokens."""
+
+    def __init__(self, cfg: LCRConfig):
+        super().__init__()
+        C, hidden = cfg.dim, cfg.mlp_ratio * cfg.dim
+        self.grid = cfg.grid
+        self.mu_r = nn.Parameter(torch.full((C,), 0.5))
+        self.mu_k = nn.Parameter(torch.full((C,), 0.5))
+        self.receptance = nn.Linear(C, C, bias=False)
+        self.key = nn.Linear(C, hidden, bias=False)
+        self.value = nn.Linear(hidden, C, bias=False)
+
+    def forward(self, z):
+        zs = q_shift(z, self.grid)
+        k = torch.relu(self.key(mix(z, zs, self.mu_k))) ** 2
+        return torch.sigmoid(self.receptance(mix(z, zs, self.mu_r))) * self.value(k)
+
+
+class LCRUnit(nn.Module):
+    """One LCR unit (Fig. 3a): Cross RWKV gate, channel mix, edge-gated LSTM cell."""
+
+    def __init__(self, cfg: LCRConfig, layer: int):
+        super().__init__()
+        self.cell = cfg.cell
+        self.ln1 = nn.LayerNorm(cfg.dim)
+        self.ln2 = nn.LayerNorm(cfg.dim)
+        self.gate = CrossRWKV(cfg, layer)
+        self.channel_mix = ChannelMix(cfg)
+        if cfg.cell == "bounded":
+            # forget bias: sigmoid(1) = 0.73 keeps most of C_{t-1} at the start
+            self.forget_bias = nn.Parameter(torch.ones(cfg.dim))
+
+    def recur(self, u, e, k, v, h_prev, c_prev):
+        """u: unit input, e: edge tokens, k, v: this unit's edge K and V, (h_prev, c_prev): state.
+        All (B, T, C). Returns (H_t, C_t)."""
+        z = u + self.gate(self.ln1(u), h_prev, k, v)
+        a = z + self.channel_mix(self.ln2(z))
+        if self.cell == "paper":
+            c = e * (torch.tanh(a) + c_prev) + c_prev  # eq. 10, literally
+        else:
+            f = torch.sigmoid(e + self.forget_bias)  # edges still drive the forget gate
+            c = f * c_prev + (1.0 - f) * torch.tanh(a)  # |C| <= 1 for ever
+        h = torch.tanh(c) * torch.sigmoid(a)  # eq. 11
+        return h, c
+
+
+class LCR(nn.Module):
+    """The LCR network. Use `create_model(name)` for the paper's variants."""
+
+    def __init__(self, cfg: LCRConfig):
+        super().__init__()
+        self.config = cfg
+        C, P, n = cfg.dim, cfg.patch_size, cfg.grid * cfg.grid
+        self.patch_embed = nn.Conv2d(3, C, P, stride=P)  # eq. 1 (per frame: 1 x P x P)
+        self.pos_embed = nn.Parameter(torch.randn(1, n, C) * 0.02)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, C) * 0.02)
+        self.edge_embed = nn.Conv2d(1, C, P, stride=P)  # eq. 9: zero-initialised ("Z")
+        nn.init.zeros_(self.edge_embed.weight)
+        nn.init.zeros_(self.edge_embed.bias)
+        self.edge_cls = nn.Parameter(torch.zeros(1, 1, C))
+        self.units = nn.ModuleList(LCRUnit(cfg, i) for i in range(cfg.depth))
+        self.head_norm = nn.LayerNorm(2 * C)
+        self.head = nn.Linear(2 * C, cfg.num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    # -- embeddings (no state: batched over all frames in training) -------------------------
+    def embed(self, frames: torch.Tensor, edges: torch.Tensor, keep: torch.Tensor | None = None):
+        """frames (N, 3, S, S), edges (N, 1, S, S) -> frame tokens X, edge tokens E, (N, T, C).
+
+        keep (N, grid*grid) of 0/1 masks patch tokens (tube masking); CLS is always kept."""
+        x = self.patch_embed(frames).flatten(2).transpose(1, 2) + self.pos_embed  # eq. 1
+        e = self.edge_embed(edges).flatten(2).transpose(1, 2)
+        if keep is not None:
+            x, e = x * keep[..., None], e * keep[..., None]
+        n = x.shape[0]
+        x = torch.cat([x, self.cls_token.expand(n, -1, -1)], dim=1)  # CLS appended at the end
+        e = torch.cat([e, self.edge_cls.expand(n, -1, -1)], dim=1)
+        return x, e
+
+    def edge_kv(self, e: torch.Tensor):
+        """Per unit (K, V) from edge tokens (..., T, C); shared Q-shift of E."""
+        es = q_shift(e.reshape(-1, *e.shape[-2:]), self.config.grid).reshape(e.shape)
+        return [unit.gate.edge_kv(e, es) for unit in self.units]
+
+    def classify(self, h: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """Eq. 12 on the CLS token (the last one) of the last unit's state."""
+        return self.head(self.head_norm(torch.cat([h[:, -1], c[:, -1]], dim=-1)))
+
+    # -- streaming ----------------------------------------------------------------------------
+    def initial_state(self, batch: int = 1, device=None, dtype=torch.float32) -> torch.Tensor:
+        """Zeros of shape (depth, 2, batch, tokens, dim): H and C of every unit."""
+        cfg = self.config
+        return torch.zeros(cfg.depth, 2, batch, cfg.tokens, cfg.dim, device=device, dtype=dtype)
+
+    def check_input(self, frames: torch.Tensor, edges: torch.Tensor, lead: int):
+        S = self.config.image_size
+        want_f, want_e = (3, S, S), (1, S, S)
+        if frames.dim() != lead + 3 or tuple(frames.shape[lead:]) != want_f:
+            raise LCRError(f"frames must be (..., 3, {S}, {S}) with {lead} leading dims, "
+                           f"got {tuple(frames.shape)}")
+        if tuple(edges.shape) != tuple(frames.shape[:lead]) + want_e:
+            raise LCRError(f"edges must be {tuple(frames.shape[:lead]) + want_e}, "
+                           f"got {tuple(edges.shape)}")
+        if not frames.is_floating_point() or not edges.is_floating_point():
+            raise LCRError(f"frames and edges must be float tensors (see lcr_edge.preprocess), "
+                           f"got {frames.dtype} and {edges.dtype}")
+
+    def step(self, frame: torch.Tensor, edge: torch.Tensor, state: torch.Tensor):
+        """One frame: frame (B, 3, S, S), edge (B, 1, S, S), state from `initial_state`
+        -> (logits (B, classes), new state)."""
+        self.check_input(frame, edge, lead=1)
+        x, e = self.embed(frame, edge)
+        kv = self.edge_kv(e)
+        u, new = x, []
+        for i, unit in enumerate(self.units):
+            h, c = unit.recur(u, e, *kv[i], state[i, 0], state[i, 1])
+            new.append(torch.stack([h, c]))
+            u = h
+        return self.classify(h, c), torch.stack(new)
+
+    # -- training -----------------------------------------------------------------------------
+    def forward(self, frames: torch.Tensor, edges: torch.Tensor, keep: torch.Tensor | None = None,
+                state: torch.Tensor | None = None) -> torch.Tensor:
+        """frames (B, F, 3, S, S), edges (B, F, 1, S, S) -> logits for every frame (B, F, classes).
+
+        keep (B, grid*grid): a tube mask, the same for every frame of a clip (training only)."""
+        self.check_input(frames, edges, lead=2)
+        B, Fr = frames.shape[:2]
+        keep_all = None if keep is None else keep[:, None].expand(B, Fr, -1).reshape(B * Fr, -1)
+        x, e = self.embed(frames.flatten(0, 1), edges.flatten(0, 1), keep_all)
+        x, e = x.view(B, Fr, *x.shape[1:]), e.view(B, Fr, *e.shape[1:])
+        kv = self.edge_kv(e)  # per unit, (B, F, T, C) each
+        if state is None:
+            state = self.initial_state(B, frames.device, x.dtype)
+        hs = [state[i, 0] for i in range(len(self.units))]
+        cs = [state[i, 1] for i in range(len(self.units))]
+        logits = []
+        for t in range(Fr):
+            u = x[:, t]
+            for i, unit in enumerate(self.units):
+                hs[i], cs[i] = unit.recur(u, e[:, t], kv[i][0][:, t], kv[i][1][:, t], hs[i], cs[i])
+                u = hs[i]
+            logits.append(self.classify(hs[-1], cs[-1]))
+        return torch.stack(logits, dim=1)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def tube_mask(batch: int, patches: int, ratio: float, generator=None, device=None) -> torch.Tensor:
+    """A (batch, patches) 0/1 keep-mask dropping round(ratio * patches) random patches per clip;
+    the same mask is used for every frame of the clip (a "tube")."""
+    keep = torch.ones(batch, patches, device=device)
+    n_drop = int(round(ratio * patches))
+    if n_drop:
+        scores = torch.rand(batch, patches, generator=generator, device=device)
+        idx = scores.argsort(dim=1)[:, :n_drop]
+        keep.scatter_(1, idx, 0.0)
+    return keep
+
+
+def count_macs(model: LCR) -> int:
+    """Multiply-accumulates of one streaming step at batch 1, counted by torch's FLOP counter
+    (matmuls, convolutions, batched matmuls: everything with a contraction), FLOPs / 2."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    S = model.config.image_size
+    frame, edge = torch.zeros(1, 3, S, S), torch.zeros(1, 1, S, S)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model.step(frame, edge, model.initial_state(1))
+    flops = counter.get_total_flops()
+    # the diagonal-block 3-way product of Bi-WKV is an elementwise multiply + sum, which the
+    # counter does not see: add it (B * H * nb * L * L * N MACs per unit)
+    cfg = model.config
+    from lcr_edge.model.wkv import BLOCK
+
+    L = min(BLOCK, cfg.tokens)
+    nb = math.ceil(cfg.tokens / L)
+    return flops // 2 + cfg.depth * nb * L * L * cfg.dim

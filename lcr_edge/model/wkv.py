@@ -1,0 +1,130 @@
+"""Bi-WKV: multi-head, matrix-state, bidirectional RWKV mixing over the tokens of one frame.
+
+Per head, with r, k, v rows of length N and static per-channel decay w = exp(-exp(omega)) in (0, 1):
+
+    y_t = r_t . [ diag(u) k_t^T v_t  +  sum_{j != t} diag(w)^(|t-j|-1) k_j^T v_j ]
+        = sum_j A[t, j] v_j,   A[t, j] = sum_c r_t[c] k_j[c] D[t, j, c],
+    D[t, t, c] = u[c],  D[t, j, c] = w[c]^(|t-j|-1)
+
+(a causal pass with the bonus u plus a reverse pass without it). `bi_wkv_reference` computes this
+densely (the whole T x T matrix A per head), exactly, differentiably and exportably, in plain
+PyTorch. Two choices keep it cheap (measured: docs/wkv.md):
+
+* No B x T x T x C tensor. Tokens are cut into blocks of `BLOCK`. For a query t in block [s, e)
+  and a key j left of the block, w^(t-1-j) = w^(t-s) * w^(s-1-j): both exponents are >= 0, so
+  A's off-block part is one matmul of decayed r against decayed k, with no division by powers of
+  w (which overflows for strong decays). Right of the block likewise with w^(e-1-t) * w^(j-e).
+  Only the L x L diagonal blocks use the 3-way product with D, i.e. B x T x L x C.
+* Decays are built in fp32 from w once per call; inputs of any float dtype, fp32 accumulation.
+
+`bi_wkv` is the public op: it dispatches CUDA tensors to our kernel (lcr_edge.model.wkv_cuda)
+and everything else, or everything when LCR_WKV_REFERENCE=1, to the reference.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import torch
+
+BLOCK = 16
+
+
+def _check(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tensor, u: torch.Tensor):
+    if r.dim() != 4 or r.shape != k.shape or r.shape != v.shape:
+        raise ValueError(f"bi_wkv: r, k, v must share one [B, T, H, N] shape, got "
+                         f"{tuple(r.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    hn = tuple(r.shape[2:])
+    if tuple(w.shape) != hn or tuple(u.shape) != hn:
+        raise ValueError(f"bi_wkv: w and u must be [H, N] = {list(hn)}, got "
+                         f"{tuple(w.shape)} and {tuple(u.shape)}")
+
+
+def _decay_tables(w: torch.Tensor, u: torch.Tensor, nb: int, block: int):
+    """Powers of w for one call, fp32; w, u: [H, N]. Every exponent is >= 0 (no division).
+
+    Returns
+      w_in   [L, H, N]       w^p for p = position inside the block (t - s)
+      w_out  [L, H, N]       w^(L-1-p)                             (e - 1 - t)
+      carry  [H, N, nb, nb]  w^(L*(I-J-1)) for J < I, else 0: decay from block J's end to I's start
+      d_diag [L, L, H, N]    u on the diagonal, w^(|t-j|-1) elsewhere (inside one block)
+    """
+    pos = torch.arange(block, device=w.device, dtype=torch.float32)
+    w_in = torch.pow(w, pos[:, None, None])
+    w_out = torch.pow(w, (block - 1 - pos)[:, None, None])
+    blk = torch.arange(nb, device=w.device)
+    gap = (blk[:, None] - blk[None, :] - 1)  # I - J - 1
+    carry = torch.pow(w[..., None, None], (block * gap.clamp(min=0)).to(torch.float32))
+    carry = carry * (gap >= 0).to(torch.float32)
+    lag = (pos[:, None] - pos[None, :]).abs()  # [L, L]
+    off = torch.pow(w, (lag - 1).clamp(min=0)[..., None, None])
+    d_diag = torch.where((lag == 0)[..., None, None], u.expand_as(off), off)
+    return w_in, w_out, carry, d_diag
+
+
+def bi_wkv_reference(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tensor,
+                     u: torch.Tensor, block: int = BLOCK) -> torch.Tensor:
+    """Exact Bi-WKV. r, k, v: [B, T, H, N]; w (decay in (0, 1)), u: [H, N] -> y [B, T, H, N].
+
+    >>> B, T, H, N = 2, 5, 1, 3
+    >>> r, k, v = torch.randn(3, B, T, H, N).unbind(0)
+    >>> bi_wkv_reference(r, k, v, torch.full((H, N), 0.9), torch.ones(H, N)).shape
+    torch.Size([2, 5, 1, 3])
+    """
+    _check(r, k, v, w, u)
+    out_dtype = r.dtype
+    B, T, H, N = r.shape
+    L = min(block, T)
+    nb = math.ceil(T / L)
+    t_pad = nb * L
+    w_in, w_out, carry, d_diag = _decay_tables(w.float(), u.float(), nb, L)
+    w_in, w_out = w_in.permute(1, 0, 2)[:, None], w_out.permute(1, 0, 2)[:, None]  # [H,1,L,N]
+
+    def blocks(x):  # [B, T, H, N] -> fp32 [B, H, nb, L, N], zero-padded (padding adds nothing)
+        x = x.float().transpose(1, 2)
+        if t_pad != T:
+            x = torch.nn.functional.pad(x, (0, 0, 0, t_pad - T))
+        return x.reshape(B, H, nb, L, N)
+
+    rb, kb, vb = blocks(r), blocks(k), blocks(v)
+
+    # Each block's keys summarised as an N x N state, decayed to the block's end (for queries to
+    # its right... i.e. the causal pass) and to its start (for the reverse pass).
+    to_end = (kb * w_out).transpose(-1, -2) @ vb  # [B, H, nb, N, N]: sum_j w^(e-1-j) k_j^T v_j
+    to_start = (kb * w_in).transpose(-1, -2) @ vb  # sum_j w^(j-s) k_j^T v_j
+
+    # State entering block I from the left: sum_{J<I} diag(w^(L(I-J-1))) to_end_J; from the right
+    # likewise with J > I. One matmul over the block axis per (head, key channel).
+    def mix(states, decay):  # states [B,H,nb,N,N], decay [H,N,nb,nb] -> [B,H,nb,N,N]
+        s = states.permute(1, 3, 2, 0, 4).reshape(H, N, nb, B * N)
+        return (decay @ s).reshape(H, N, nb, B, N).permute(3, 0, 2, 1, 4)
+
+    left = mix(to_end, carry)
+    right = mix(to_start, carry.transpose(-1, -2))
+    rq = torch.cat([rb * w_in, rb * w_out], dim=-1)  # [B, H, nb, L, 2N]
+    y = rq @ torch.cat([left, right], dim=-2)  # [B, H, nb, L, N]
+
+    # Inside a block: the exact 3-way product with D, L x L per block.
+    dd = d_diag.permute(2, 0, 1, 3)[:, None]  # [H, 1, L, L, N]
+    a_diag = (rb[..., :, None, :] * kb[..., None, :, :] * dd).sum(-1)  # [B, H, nb, L, L]
+    y = y + a_diag @ vb
+
+    return y.reshape(B, H, t_pad, N)[:, :, :T].transpose(1, 2).to(out_dtype)
+
+
+def use_reference() -> bool:
+    """True when LCR_WKV_REFERENCE=1 forces the reference path everywhere."""
+    return os.environ.get("LCR_WKV_REFERENCE", "0") not in ("", "0", "false", "False")
+
+
+def bi_wkv(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tensor,
+           u: torch.Tensor) -> torch.Tensor:
+    """Public Bi-WKV op (see module docstring): CUDA kernel for CUDA tensors, else the reference."""
+    if r.is_cuda and not use_reference() and not torch.jit.is_tracing() \
+            and not torch.onnx.is_in_onnx_export():
+        from lcr_edge.model import wkv_cuda  # built on first use
+
+        if wkv_cuda.available():
+            return wkv_cuda.bi_wkv_cuda(r, k, v, w, u)
+    return bi_wkv_reference(r, k, v, w, u)
