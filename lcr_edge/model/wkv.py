@@ -137,7 +137,8 @@ def force_reference(enabled: bool = True):
 
 def use_reference() -> bool:
     """True when LCR_WKV_REFERENCE=1 or a `force_reference()` block forces the reference path."""
-    return _forced > 0 or os.environ.get("LCR_WKV_REFERENCE", "0") not in ("", "0", "false", "False")
+    env = os.environ.get("LCR_WKV_REFERENCE", "0")
+    return _forced > 0 or env not in ("", "0", "false", "False")
 
 
 def bi_wkv(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tensor,

@@ -52,7 +52,7 @@ def values_and_grads(fn, args, seed=1):
 def assert_close_rel(got, want, rel, what=""):
     """max |got - want| <= rel * max |want| for each of y and the five gradients."""
     names = NAMES if len(got) == len(NAMES) else [f"#{i}" for i in range(len(got))]
-    for name, a, b in zip(names, got, want):
+    for name, a, b in zip(names, got, want, strict=True):
         assert a.dtype == b.dtype and a.shape == b.shape, name
         err = (a.double() - b.double()).abs().max().item()
         scale = b.double().abs().max().item()
@@ -112,12 +112,28 @@ def test_kernel_source_compiles_with_nvcc(arch, tmp_path):
            str(tmp_path / "bi_wkv.o")]
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "error" not in done.stderr.lower() and "warning" not in done.stderr.replace(
-        "Registers are spilled", "").lower(), done.stderr
+    lines = done.stderr.strip().splitlines()
+    spills = [line for line in lines if "Registers are spilled" in line]
+    assert lines == spills, done.stderr  # no other warnings
+    # Head sizes 48 and 96 (our variants) keep their state in registers; 128 with dw may spill.
+    assert not [line for line in spills if "Li48E" in line or "Li96E" in line], done.stderr
+
+
+def cuda_include() -> Path | None:
+    """The CUDA toolkit's include folder (for cuda_runtime.h), if one is installed."""
+    import os
+
+    homes = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"]
+    if shutil.which("nvcc"):
+        homes.append(Path(shutil.which("nvcc")).resolve().parent.parent)
+    for home in filter(None, homes):
+        if (Path(home) / "include" / "cuda_runtime.h").exists():
+            return Path(home) / "include"
+    return None
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("g++") is None or shutil.which("nvcc") is None,
+@pytest.mark.skipif(shutil.which("g++") is None or cuda_include() is None,
                     reason="g++ or the CUDA toolkit not installed")
 def test_binding_source_compiles_against_torch_headers(tmp_path):
     from torch.utils.cpp_extension import include_paths
@@ -126,10 +142,9 @@ def test_binding_source_compiles_against_torch_headers(tmp_path):
     stub = tmp_path / "c10" / "cuda" / "impl" / "cuda_cmake_macros.h"
     stub.parent.mkdir(parents=True)
     stub.write_text("#pragma once\n")
-    cuda_include = Path(shutil.which("nvcc")).resolve().parent.parent / "include"
     cmd = ["g++", "-std=c++20", "-fsyntax-only", "-Wall", "-DTORCH_EXTENSION_NAME=lcr_bi_wkv",
            *(f"-I{p}" for p in include_paths()), f"-I{tmp_path}",
-           f"-I{sysconfig.get_paths()['include']}", f"-I{cuda_include}",
+           f"-I{sysconfig.get_paths()['include']}", f"-I{cuda_include()}",
            str(wkv_cuda.CSRC / "bi_wkv.cpp")]
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

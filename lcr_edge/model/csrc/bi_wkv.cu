@@ -29,6 +29,15 @@ __device__ __forceinline__ float to_float(float x) { return x; }
 __device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
 __device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
 
+// Four consecutive floats of a 16-byte aligned shared array as an array (one 128-bit load).
+struct Four {
+  float v[4];
+};
+__device__ __forceinline__ Four load4(const float* shared, int at) {
+  const float4 x = *reinterpret_cast<const float4*>(shared + at);
+  return Four{{x.x, x.y, x.z, x.w}};
+}
+
 // out_t[i] = sum_c p_t[c] (u[c] q_t[c] s_t[i] + F_t[c][i] + R_t[c][i]), thread i owns column i of
 // F_t = sum_{j<t} diag(w)^(t-1-j) q_j^T s_j (causal scan) and R_t (reverse scan).
 template <int N, typename scalar_t>
@@ -39,7 +48,8 @@ __global__ void __launch_bounds__(N) value_pass_kernel(
   const int b = blockIdx.x / H, h = blockIdx.x % H, i = threadIdx.x;
   const int64_t step = (int64_t)H * N;             // distance between tokens t and t + 1
   const int64_t base = (int64_t)b * T * step + (int64_t)h * N + i;
-  __shared__ float p_s[N], q_s[N], w_s[N], u_s[N];
+  static_assert(N % 4 == 0, "head size must be a multiple of 4");
+  __shared__ __align__(16) float p_s[N], q_s[N], w_s[N], u_s[N];
   w_s[i] = w[h * N + i];
   u_s[i] = u[h * N + i];
 
@@ -55,10 +65,15 @@ __global__ void __launch_bounds__(N) value_pass_kernel(
     const float si = to_float(s[at]);
     float acc = 0.f;
 #pragma unroll
-    for (int c = 0; c < N; ++c) {
-      const float qs = q_s[c] * si;
-      acc += p_s[c] * (u_s[c] * qs + state[c]);
-      state[c] = state[c] * w_s[c] + qs;
+    for (int c4 = 0; c4 < N; c4 += 4) {
+      const Four p4 = load4(p_s, c4), q4 = load4(q_s, c4), w4 = load4(w_s, c4), u4 = load4(u_s, c4);
+#pragma unroll
+      for (int d = 0; d < 4; ++d) {
+        const int c = c4 + d;
+        const float qs = q4.v[d] * si;
+        acc += p4.v[d] * (u4.v[d] * qs + state[c]);
+        state[c] = state[c] * w4.v[d] + qs;
+      }
     }
     out[at] = acc;
   }
@@ -73,9 +88,14 @@ __global__ void __launch_bounds__(N) value_pass_kernel(
     const float si = to_float(s[at]);
     float acc = 0.f;
 #pragma unroll
-    for (int c = 0; c < N; ++c) {
-      acc += p_s[c] * state[c];
-      state[c] = state[c] * w_s[c] + q_s[c] * si;
+    for (int c4 = 0; c4 < N; c4 += 4) {
+      const Four p4 = load4(p_s, c4), q4 = load4(q_s, c4), w4 = load4(w_s, c4);
+#pragma unroll
+      for (int d = 0; d < 4; ++d) {
+        const int c = c4 + d;
+        acc += p4.v[d] * state[c];
+        state[c] = state[c] * w4.v[d] + q4.v[d] * si;
+      }
     }
     out[at] += acc;                                // this thread wrote out[at] in the causal scan
   }
@@ -94,7 +114,8 @@ __global__ void __launch_bounds__(N) key_pass_kernel(
   const int b = blockIdx.x / H, h = blockIdx.x % H, c = threadIdx.x;
   const int64_t step = (int64_t)H * N;
   const int64_t base = (int64_t)b * T * step + (int64_t)h * N + c;
-  __shared__ float q_s[N], b_s[N];
+  static_assert(N % 4 == 0, "head size must be a multiple of 4");
+  __shared__ __align__(16) float q_s[N], b_s[N];
   const float wc = w[h * N + c], uc = u[h * N + c];
 
   float state[N];
@@ -115,14 +136,19 @@ __global__ void __launch_bounds__(N) key_pass_kernel(
     const float ac = to_float(a[at]);
     float q_state = 0.f, q_b = 0.f, q_grad = 0.f;
 #pragma unroll
-    for (int i = 0; i < N; ++i) {
-      q_state += q_s[i] * state[i];
-      q_b += q_s[i] * b_s[i];
-      if (WITH_WU) {
-        q_grad += q_s[i] * grad_w[i];
-        grad_w[i] = grad_w[i] * wc + state[i];     // uses the state before this token's update
+    for (int i4 = 0; i4 < N; i4 += 4) {
+      const Four q4 = load4(q_s, i4), b4 = load4(b_s, i4);
+#pragma unroll
+      for (int d = 0; d < 4; ++d) {
+        const int i = i4 + d;
+        q_state += q4.v[d] * state[i];
+        q_b += q4.v[d] * b4.v[d];
+        if (WITH_WU) {
+          q_grad += q4.v[d] * grad_w[i];
+          grad_w[i] = grad_w[i] * wc + state[i];   // uses the state before this token's update
+        }
+        state[i] = state[i] * wc + ac * b4.v[d];
       }
-      state[i] = state[i] * wc + ac * b_s[i];
     }
     out[at] = uc * ac * q_b + q_state;
     if (WITH_WU) {
@@ -146,13 +172,18 @@ __global__ void __launch_bounds__(N) key_pass_kernel(
     const float ac = to_float(a[at]);
     float q_state = 0.f, q_grad = 0.f;
 #pragma unroll
-    for (int i = 0; i < N; ++i) {
-      q_state += q_s[i] * state[i];
-      if (WITH_WU) {
-        q_grad += q_s[i] * grad_w[i];
-        grad_w[i] = grad_w[i] * wc + state[i];
+    for (int i4 = 0; i4 < N; i4 += 4) {
+      const Four q4 = load4(q_s, i4), b4 = load4(b_s, i4);
+#pragma unroll
+      for (int d = 0; d < 4; ++d) {
+        const int i = i4 + d;
+        q_state += q4.v[d] * state[i];
+        if (WITH_WU) {
+          q_grad += q4.v[d] * grad_w[i];
+          grad_w[i] = grad_w[i] * wc + state[i];
+        }
+        state[i] = state[i] * wc + ac * b4.v[d];
       }
-      state[i] = state[i] * wc + ac * b_s[i];
     }
     out[at] += q_state;
     if (WITH_WU) dw_acc += to_float(x[at]) * q_grad;
