@@ -49,7 +49,10 @@ __global__ void __launch_bounds__(N) value_pass_kernel(
   const int64_t step = (int64_t)H * N;             // distance between tokens t and t + 1
   const int64_t base = (int64_t)b * T * step + (int64_t)h * N + i;
   static_assert(N % 4 == 0, "head size must be a multiple of 4");
-  __shared__ __align__(16) float p_s[N], q_s[N], w_s[N], u_s[N];
+  __shared__ __align__(16) float p_s[N];           // 16-byte aligned for load4
+  __shared__ __align__(16) float q_s[N];
+  __shared__ __align__(16) float w_s[N];
+  __shared__ __align__(16) float u_s[N];
   w_s[i] = w[h * N + i];
   u_s[i] = u[h * N + i];
 
@@ -115,7 +118,8 @@ __global__ void __launch_bounds__(N) key_pass_kernel(
   const int64_t step = (int64_t)H * N;
   const int64_t base = (int64_t)b * T * step + (int64_t)h * N + c;
   static_assert(N % 4 == 0, "head size must be a multiple of 4");
-  __shared__ __align__(16) float q_s[N], b_s[N];
+  __shared__ __align__(16) float q_s[N];
+  __shared__ __align__(16) float b_s[N];
   const float wc = w[h * N + c], uc = u[h * N + c];
 
   float state[N];
