@@ -53,6 +53,7 @@ class ScriptedRecognizer:
         self.timings: dict[str, float] = {}
         self.steps = 0
         self.resets = 0
+        self.seen: list[int] = []  # the stamped index of every frame stepped
         self.i = 0
 
     def reset(self) -> None:
@@ -63,6 +64,7 @@ class ScriptedRecognizer:
         t0 = time.perf_counter()
         assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
         idx = frame_index(frame) if self.key_on_frame else self.i
+        self.seen.append(frame_index(frame))
         if callable(self.script):
             p = self.script(idx)
         elif idx < len(self.script):
