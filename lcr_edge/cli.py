@@ -36,6 +36,7 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 COMMANDS = [
     "info",
     "run",
+    "gui",
 ]
 
 for _name in COMMANDS:

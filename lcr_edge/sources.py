@@ -234,13 +234,13 @@ class LatestFrameReader:
     """A capture thread with a latest-only slot for the model and one for display.
 
     realtime=True paces files and folders at their native rate (as if they were a camera);
-    loop=True restarts them at the end. `on_status(text)` is called from the capture thread on
-    every change of status (opening, running, camera lost and retried, end of stream, error).
+    loop=True restarts them at the end. `on_status(text, is_error)` is called from the capture
+    thread on every change of status (running, camera lost and retried, end of stream, error).
     """
 
     def __init__(self, source: FrameSource, frame_rate: float, realtime: bool = True,
                  loop: bool = False, retry_s: float = 1.0,
-                 on_status: Callable[[str], None] | None = None):
+                 on_status: Callable[[str, bool], None] | None = None):
         self.source, self.frame_rate = source, float(frame_rate)
         self.realtime, self.loop, self.retry_s = realtime, loop, retry_s
         self.on_status = on_status
@@ -261,10 +261,11 @@ class LatestFrameReader:
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
+        """Ask the capture thread to end; wait up to `timeout` (0 from a GUI thread)."""
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
-        if self._thread.is_alive():
+        if timeout and self._thread.is_alive():
             self._thread.join(timeout)
 
     def take(self, timeout: float | None = 0.0) -> Frame | None:
@@ -287,7 +288,7 @@ class LatestFrameReader:
         if text != self.status:
             self.status = text
             if self.on_status is not None:
-                self.on_status(text)
+                self.on_status(text, error)
 
     def _open(self) -> bool:
         try:
@@ -303,7 +304,6 @@ class LatestFrameReader:
             return False
 
     def _run(self) -> None:
-        step = 1.0 / self.frame_rate
         try:
             while not self._stop.is_set() and not self.finished:
                 if not self._open():
@@ -326,6 +326,7 @@ class LatestFrameReader:
                     with self._cond:
                         self._display = frame
                         if t + 1e-6 >= due:
+                            step = 1.0 / self.frame_rate  # may change (a new model)
                             due += step * max(1, int((t + 1e-6 - due) / step) + 1)
                             if self._model_slot is not None:
                                 self.dropped += 1  # the model did not keep up: drop, never queue

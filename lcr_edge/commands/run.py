@@ -97,8 +97,11 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(obj) if as_json else text)
 
         if src.live:
-            reader = LatestFrameReader(src, engine.frame_rate, on_status=lambda s: typer.echo(
-                json.dumps({"type": "status", "message": s}) if as_json else s, err=not as_json))
+            def on_status(text: str, error: bool) -> None:
+                obj = {"type": "status", "message": text, "error": error}
+                typer.echo(json.dumps(obj) if as_json else text, err=not as_json)
+
+            reader = LatestFrameReader(src, engine.frame_rate, on_status=on_status)
             reader.start()
 
             def frames():

@@ -109,7 +109,8 @@ class FlakyCamera(FrameSource):
 
 def test_camera_that_disappears_is_reported_and_retried():
     statuses = []
-    reader = LatestFrameReader(FlakyCamera(), 12, retry_s=0.05, on_status=statuses.append)
+    reader = LatestFrameReader(FlakyCamera(), 12, retry_s=0.05,
+                               on_status=lambda text, err: statuses.append(text))
     reader.start()
     try:
         assert wait_for(lambda: reader.source.opens >= 3)

@@ -1,0 +1,29 @@
+"""The LCR-Edge desktop app (PyQt6): live view, gesture events, actions, built-in media player.
+
+Start it with `lcr-edge app [--source 0|video|folder] [--model DIR] [--profile media]`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def run_app(source=None, model=None, profile=None, playlist=None, backend=None) -> int:
+    """Create the QApplication and the main window; returns the exit code."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
+            and sys.platform.startswith("linux"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display: do not abort
+    from PyQt6.QtWidgets import QApplication
+
+    from app.settings import AppSettings
+    from app.window import MainWindow
+
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    qapp.setApplicationName("LCR-Edge")
+    settings = AppSettings()
+    if backend:
+        settings.set("backend", backend)
+    win = MainWindow(settings, source=source, model=model, profile=profile, playlist=playlist)
+    win.show()
+    return qapp.exec()
