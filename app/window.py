@@ -183,7 +183,7 @@ class MainWindow(QMainWindow):
         self.reader.start()
         self.host.set_reader.emit(self.reader)
 
-    def load_profile(self, spec: str) -> bool:
+    def load_profile(self, spec: str, quiet: bool = False) -> bool:
         """Load and use a profile. A bad one is reported in the window and the current one
         stays; with none loaded yet the bundled media profile stands in."""
         try:
@@ -196,17 +196,18 @@ class MainWindow(QMainWindow):
             return False
         self._set_error("profile", None)
         self.values["profile"] = str(spec)
-        self._use_profile(prof)
+        self._use_profile(prof, quiet)
         return True
 
-    def _use_profile(self, prof: Profile) -> None:
+    def _use_profile(self, prof: Profile, quiet: bool = False) -> None:
         self.profile = prof
         self.runner = ActionRunner(prof, {"player": lambda c: self._player_command(c, None),
                                           "key": self._send_keys, "mpris": self._mpris,
                                           "shell": run_shell})
         self.gallery.set_profile(prof)
         self.host.set_events.emit(self._events_config())
-        self._log(f"profile {prof.name}: {len(prof.bindings)} gestures mapped")
+        if not quiet:
+            self._log(f"profile {prof.name}: {len(prof.bindings)} gestures mapped")
 
     def _events_config(self):
         cfg = dataclasses.replace(self.profile.events,
@@ -224,7 +225,7 @@ class MainWindow(QMainWindow):
         meta = info["metadata"]
         self._log(f"model {info['name']}: {len(self.labels)} classes at {self.frame_rate:g} fps"
                   + (f", {meta.get('variant')} {meta.get('precision', '')}" if meta else ""))
-        self.load_profile(self.values["profile"])  # re-check gesture names against the model
+        self.load_profile(self.values["profile"], quiet=True)  # re-check names with the model
 
     def apply_settings(self, new: dict) -> None:
         old, self.values = self.values, {**self.values, **new}
@@ -292,7 +293,11 @@ class MainWindow(QMainWindow):
             self.view.update()
         if res is None:
             return
-        thr = (lambda g: self.profile.events.threshold_for(g)) if self.profile else (lambda g: 0)
+        def thr(g: str) -> float:  # no threshold tick for idle labels (they never fire)
+            if self.profile is None or g in self.profile.events.idle_labels:
+                return 0.0
+            return self.profile.events.threshold_for(g)
+
         self.bars.set_rows([(g, s, thr(g)) for g, s in res.top])
         if self.view.hint != res.why:
             self.view.hint = res.why
