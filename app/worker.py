@@ -103,10 +103,10 @@ class InferenceWorker(QObject):
     @pyqtSlot()
     def _poll(self) -> None:
         reader, engine = self.reader, self.engine
-        if reader is None or engine is None:
+        if reader is None:
             return
-        frame = reader.take(0)
-        if frame is None:
+        frame = reader.take(0)  # without a model, frames are taken and discarded: not "dropped"
+        if frame is None or engine is None:
             return
         try:
             res = engine.step(frame.image, frame.t, frame.index, want_edges=self.want_edges)
