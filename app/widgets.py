@@ -103,7 +103,7 @@ class ProbabilityBars(QWidget):
                        | Qt.AlignmentFlag.AlignVCenter, label)
             bar_w = w - label_w - 50
             p.fillRect(QRectF(label_w, y + 3, bar_w, h - 6), QColor(60, 60, 60, 80))
-            colour = QColor(255, 120, 0) if score >= thr else QColor(70, 130, 200)
+            colour = QColor(255, 120, 0) if thr and score >= thr else QColor(70, 130, 200)
             p.fillRect(QRectF(label_w, y + 3, bar_w * max(0.0, min(1.0, score)), h - 6), colour)
             if thr:
                 p.fillRect(QRectF(label_w + bar_w * thr - 1, y + 1, 2, h - 2), QColor(200, 0, 0))

@@ -1,7 +1,8 @@
 """Screenshot of the real window: `xvfb-run -s "-screen 0 1280x800x24" python
 benchmarks/app_screenshot.py docs/img/app.png`. Runs the app on a synthetic video with a scripted
-recognizer (tests/app/fakes.py), so no trained model is needed; a second synthetic video plays
-in the built-in player. Waits until a gesture has fired and its action reached the player."""
+recognizer (tests/app/fakes.py) whose probabilities follow the video's truth, so no trained model
+is needed; a second synthetic video plays in the built-in player. Waits until a gesture has fired
+and its action reached the player."""
 
 from __future__ import annotations
 
@@ -23,29 +24,53 @@ from app.window import MainWindow  # noqa: E402
 from lcr_edge.labels import JESTER_LABELS  # noqa: E402
 
 
-def script(i: int) -> np.ndarray:
-    """Noisy probabilities; "Swiping Right" rises over frames 20-40 of every 60."""
-    rng = np.random.default_rng(i)
-    p = probs_for("Swiping Right", float(np.clip(1 - abs(i % 60 - 30) / 10, 0.05, 0.92)))
-    p = 0.85 * p + 0.15 * rng.dirichlet(np.ones(len(JESTER_LABELS)) * 0.3)
-    return p / p.sum()
+def camera_video(folder: str):
+    """A synthetic recording with a hand (training.synth, when present) or moving rectangles;
+    -> (path, script) where script(step) gives noisy probabilities that follow the truth."""
+    try:
+        from training.synth import render_stream
+        from training.synth import write_video as write_frames
+
+        frames, truth = render_stream(["Swiping Right", "Thumb Up"], seed=4, size=(480, 360),
+                                      idle_frames=(10, 12), gesture_frames=(20, 22))
+        path = str(write_frames(os.path.join(folder, "camera.mp4"), frames, fps=12))
+        n, keyed = len(frames), False
+    except ImportError:
+        path, n, keyed = write_video(os.path.join(folder, "camera.avi"), 120, fps=12,
+                                     size=(360, 480)), 60, True
+        truth = [("Swiping Right", 20, 40)]
+
+    def script(i: int) -> np.ndarray:
+        i %= n
+        rng = np.random.default_rng(i)
+        label, strength = "No gesture", 0.0
+        for lab, start, end in truth:
+            if start <= i < end:
+                label = lab
+                strength = float(np.clip(1.2 - 2.2 * abs((i - start) / (end - start) - 0.5),
+                                         0.1, 0.93))
+        p = probs_for(label, strength) if label != "No gesture" else probs_for("Thumb Up", 0.02)
+        p = 0.85 * p + 0.15 * rng.dirichlet(np.ones(len(JESTER_LABELS)) * 0.3)
+        return p / p.sum()
+
+    return path, script, keyed
 
 
 def main(out: str) -> None:
     tmp = tempfile.mkdtemp()
-    camera = write_video(os.path.join(tmp, "camera.avi"), 120, fps=12, size=(360, 480))
+    camera, script, keyed = camera_video(tmp)
     media = write_video(os.path.join(tmp, "clip.avi"), 240, fps=24, size=(270, 480))
     qapp = QApplication(sys.argv[:1])
     settings = AppSettings(QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat))
     settings.set("edges", True)
     win = MainWindow(settings, load_model=lambda spec: ScriptedRecognizer(
-        script, frame_rate=12, key_on_frame=True), source=camera, model="scripted demo",
+        script, frame_rate=12, key_on_frame=keyed), source=camera, model="scripted demo",
         playlist=[media, media])
     win.player.command("play_pause")
     win.show()
 
     def shoot():
-        if not any("player:next" in line for line in win.log_lines) or not win.view.banner:
+        if not any("player:" in line for line in win.log_lines) or not win.view.banner:
             QTimer.singleShot(50, shoot)
             return
         pix = qapp.primaryScreen().grabWindow(0, win.x(), win.y(), win.frameGeometry().width(),
