@@ -238,3 +238,16 @@ class EventEngine:
         """The k best labels of the smoothed scores: [(label, score)], best first."""
         order = np.argsort(-self.smoothed)[:k]
         return [(self.labels[i], float(self.smoothed[i])) for i in order]
+
+
+def fire_events(labels, probs, config: EventConfig | None = None,
+                frame_rate: float = 12.0) -> list[Event]:
+    """All events of a whole probability stream [T, K] (offline evaluation, tests).
+
+    >>> import numpy as np
+    >>> p = np.tile(np.array([0.9, 0.1], np.float32), (6, 1))
+    >>> [e.gesture for e in fire_events(["Thumb Up", "No gesture"], p)]
+    ['Thumb Up']
+    """
+    engine = EventEngine(labels, config, frame_rate)
+    return [e for row in probs for e in engine.update(row)]
