@@ -66,8 +66,10 @@ class _VideoOut:
 def register(app: typer.Typer) -> None:
     @app.command()
     def run(
-        source: str = typer.Option(..., "--source", "-s",
+        source: str = typer.Option(None, "--source", "-s",
                                    help="Camera index (0), video file or folder of frames."),
+        list_cameras: bool = typer.Option(False, "--list-cameras",
+                                          help="List the cameras present and exit."),
         model: Path = typer.Option(None, "--model", "-m",
                                    help="Exported model folder (default: $LCR_EDGE_MODEL)."),
         profile: str = typer.Option("media", "--profile", "-p",
@@ -84,8 +86,20 @@ def register(app: typer.Typer) -> None:
         from lcr_edge import engine as engine_mod
         from lcr_edge.actions import ActionRunner, load_profile
         from lcr_edge.annotate import annotate
+        from lcr_edge.errors import LCRError
         from lcr_edge.sources import LatestFrameReader, iter_frames, open_source
+        from lcr_edge.sources import list_cameras as find_cameras
 
+        if list_cameras:
+            cams = find_cameras()
+            if as_json:
+                typer.echo(json.dumps([{"index": i, "name": n} for i, n in cams]))
+            else:
+                typer.echo("\n".join(f"{i}: {n}" for i, n in cams) or "no cameras found")
+            return
+        if source is None:
+            raise LCRError("run needs --source (a camera index such as 0, a video file or a "
+                           "folder of frames); --list-cameras shows the cameras")
         src = open_source(source)
         recognizer = engine_mod.load_recognizer(model, backend, threads)
         prof = load_profile(profile, labels=recognizer.labels)

@@ -94,3 +94,10 @@ def test_run_without_a_model_says_how_to_give_one(tmp_path, monkeypatch):
     video = write_video(tmp_path / "v.avi", 4)
     result = CliRunner().invoke(app, ["run", "--source", video])
     assert "no model: pass --model DIR" in str(result.exception)
+
+
+def test_list_cameras_and_missing_source():
+    r = CliRunner().invoke(app, ["run", "--list-cameras", "--json"])
+    assert r.exit_code == 0 and isinstance(json.loads(r.stdout), list)
+    r = CliRunner().invoke(app, ["run"])
+    assert "run needs --source" in str(r.exception)
