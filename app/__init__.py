@@ -11,9 +11,13 @@ import sys
 
 def run_app(source=None, model=None, profile=None, playlist=None, backend=None) -> int:
     """Create the QApplication and the main window; returns the exit code."""
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
-            and sys.platform.startswith("linux"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display: do not abort
+    if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM") \
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        from lcr_edge.errors import LCRError
+
+        # Qt would abort the process; say what is wrong instead.
+        raise LCRError("no display: lcr-edge app needs a desktop session (DISPLAY or "
+                       "WAYLAND_DISPLAY); without one use lcr-edge run")
     from PyQt6.QtWidgets import QApplication
 
     from app.settings import AppSettings
