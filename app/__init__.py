@@ -6,6 +6,7 @@ Start it with `lcr-edge app [--source 0|video|folder] [--model DIR] [--profile m
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 
@@ -18,6 +19,7 @@ def run_app(source=None, model=None, profile=None, playlist=None, backend=None) 
         # Qt would abort the process; say what is wrong instead.
         raise LCRError("no display: lcr-edge app needs a desktop session (DISPLAY or "
                        "WAYLAND_DISPLAY); without one use lcr-edge run")
+    from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
     from app.settings import AppSettings
@@ -30,4 +32,11 @@ def run_app(source=None, model=None, profile=None, playlist=None, backend=None) 
         settings.set("backend", backend)
     win = MainWindow(settings, source=source, model=model, profile=profile, playlist=playlist)
     win.show()
+    # Ctrl+C / SIGTERM in the terminal close the window properly (settings saved, threads
+    # stopped); the timer lets Python run its signal handlers while Qt's loop is in charge.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: win.close())
+    tick = QTimer()
+    tick.timeout.connect(lambda: None)
+    tick.start(200)
     return qapp.exec()

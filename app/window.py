@@ -49,8 +49,9 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         self.values = self.settings.all()
         for key, value in (("source", source), ("model", model), ("profile", profile)):
-            if value is not None:
+            if value is not None:  # given on the command line: also the next start's default
                 self.values[key] = str(value)
+                self.settings.set(key, str(value))
         self.labels = list(JESTER_LABELS)
         self.frame_rate = 12.0
         self.profile: Profile | None = None
