@@ -39,7 +39,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 class Frame:
     image: np.ndarray  # HxWx3 BGR uint8
     index: int  # frame number in the source (since it was opened)
-    t: float  # source time in seconds (file: index / fps; camera: seconds since start)
+    t: float  # seconds (file: index / fps, continuing over loops; camera: since start)
 
 
 # ---------------------------------------------------------------- sources
@@ -304,20 +304,24 @@ class LatestFrameReader:
             return False
 
     def _run(self) -> None:
+        # Frame times never go back (a looping file, a camera that came back): the event rules'
+        # cooldowns and suppressions are measured in them.
+        t0, offset, due, t = time.perf_counter(), 0.0, 0.0, -1.0
         try:
             while not self._stop.is_set() and not self.finished:
                 if not self._open():
                     continue
                 self._set_status(f"{self.source.name}: running")
                 native = self.source.fps if self.source.fps > 0 else self.frame_rate
-                start, i, due, last = time.perf_counter(), 0, 0.0, None
+                offset = t + 1.0 / native if t >= 0 else 0.0
+                start, i, last = time.perf_counter(), 0, None
                 while not self._stop.is_set():
                     image = self.source.read()
                     now = time.perf_counter()
                     if image is None:
                         break
                     self.captured += 1
-                    t = now - start if self.source.live else i / native
+                    t = now - t0 if self.source.live else offset + i / native
                     if last is not None and now > last:
                         self.camera_fps = 0.9 * self.camera_fps + 0.1 / (now - last) \
                             if self.camera_fps else 1.0 / (now - last)

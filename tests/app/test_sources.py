@@ -132,3 +132,20 @@ def test_missing_camera_index_is_an_error_status_not_a_crash():
         assert reader.take(0.05) is None
     finally:
         reader.stop()
+
+
+def test_looping_file_keeps_time_increasing(tmp_path):
+    video = write_video(tmp_path / "v.avi", 6, fps=12)
+    reader = LatestFrameReader(open_source(video), 12, realtime=True, loop=True).start()
+    seen = []
+    try:
+        while len(seen) < 14:
+            f = reader.take(timeout=0.5)
+            assert f is not None
+            seen.append((f.index, f.t))
+    finally:
+        reader.stop()
+    idx = [i for i, _ in seen]
+    assert any(b < a for a, b in zip(idx, idx[1:], strict=False)), idx  # it looped
+    times = [t for _, t in seen]
+    assert all(b > a for a, b in zip(times, times[1:], strict=False)), times
