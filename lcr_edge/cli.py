@@ -37,6 +37,8 @@ COMMANDS = [
     "info",
     "demo",
     "train",
+    "run",
+    "gui",
 ]
 
 for _name in COMMANDS:
