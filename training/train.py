@@ -42,7 +42,8 @@ class TrainConfig:
     label_smoothing: float = 0.1
     tube_mask: float = 0.0  # fraction of patches masked per clip (training only)
     grad_clip: float = 1.0
-    loss_frames: int = 0  # the loss averages the last N frames' logits; 0 = frames // 4
+    loss_frames: int = 0  # the loss averages the last N frames' logits; 0 = frames // 2
+    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16
     device: str = "auto"
     out: str = "runs/train"
     resume: bool = False
@@ -79,6 +80,8 @@ class TrainConfig:
         for name in ("frames", "stride", "epochs", "batch"):
             if getattr(cfg, name) < 1:
                 raise LCRError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+        if cfg.precision not in ("auto", "fp32", "bf16"):
+            raise LCRError(f"precision must be auto, fp32 or bf16, got {cfg.precision!r}")
         if not 0.0 <= cfg.tube_mask < 1.0:
             raise LCRError(f"tube_mask must be in [0, 1), got {cfg.tube_mask}")
         return cfg
@@ -200,8 +203,9 @@ def train(cfg: TrainConfig, log=print) -> dict:
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
-    autocast = torch.bfloat16 if device.type == "cuda" else None
-    last_frames = cfg.loss_frames or max(1, cfg.frames // 4)
+    use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
+    autocast = torch.bfloat16 if use_bf16 else None
+    last_frames = cfg.loss_frames or max(1, cfg.frames // 2)
     sampling = {"frames": cfg.frames, "stride": cfg.stride, "source_fps": train_set.sampling.source_fps,
                 "frame_rate": train_set.sampling.frame_rate}
     t_start, last_save = time.time(), time.time()
@@ -286,8 +290,9 @@ def train(cfg: TrainConfig, log=print) -> dict:
         m = res.metrics()
         val_loss = F.cross_entropy(torch.log(torch.from_numpy(res.probs[:, -1]).clamp_min(1e-9)),
                                    torch.from_numpy(res.targets)).item() if len(res.targets) else 0.0
-        metrics = {"epoch": epoch + 1, "step": step, "train_loss": round(stats[0].item() / max(1, stats[2].item()), 5),
-                   "train_acc": round(stats[1].item() / max(1, stats[2].item()), 5),
+        seen = max(1.0, stats[2].item())
+        metrics = {"epoch": epoch + 1, "step": step, "train_loss": round(stats[0].item() / seen, 5),
+                   "train_acc": round(stats[1].item() / seen, 5),
                    "val_loss": round(val_loss, 5), "val_top1": round(m.get("top1_paper", 0.0), 5),
                    "val_top5": round(m.get("top5_paper", 0.0), 5),
                    "val_top1_last": round(m.get("top1_last", 0.0), 5),

@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         lr: float = typer.Option(None, help="Peak learning rate (default 2e-3)."),
         tube_mask: float = typer.Option(None, "--tube-mask", help="Masked patch fraction (default 0)."),
         device: str = typer.Option(None, help="auto | cpu | cuda (default auto)."),
+        precision: str = typer.Option(None, help="auto (bf16 on CUDA) | fp32 | bf16 (autocast)."),
         out: Path = typer.Option(None, "--out", help="Run folder (default runs/train)."),
         resume: bool = typer.Option(None, "--resume/--no-resume", help="Continue OUT/last.pt."),
         seed: int = typer.Option(None, help="Seed for order, augmentation and init (default 0)."),
@@ -35,7 +36,8 @@ def register(app: typer.Typer) -> None:
 
         cli = dict(data=str(data) if data else None, variant=variant, cell=cell, frames=frames,
                    stride=stride, epochs=epochs, batch=batch, lr=lr, tube_mask=tube_mask,
-                   device=device, out=str(out) if out else None, resume=resume, seed=seed,
+                   device=device, precision=precision, out=str(out) if out else None, resume=resume,
+                   seed=seed,
                    workers=workers, threads=threads, max_minutes=max_minutes)
         cfg = TrainConfig.from_sources(str(config) if config else None, cli)
         run(cfg, log=lambda s: typer.echo(s, err=True))
