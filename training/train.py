@@ -32,6 +32,7 @@ class TrainConfig:
     data: str = ""
     variant: str = "lcr-s"
     cell: str = "bounded"
+    dim: int = 0  # override the variant's width (small experiments, tests); 0 = the variant's
     frames: int = 32  # F frames a clip (paper: 32)
     stride: int = 1  # frames apart in the source video (1 = every frame, as the paper)
     epochs: int = 30
@@ -173,7 +174,9 @@ def train(cfg: TrainConfig, log=print) -> dict:
                                      seed=cfg.seed)
     val_set = ClipDataset.from_dir(cfg.data, "validation", cfg.frames, train=False, stride=cfg.stride,
                                    labels=train_set.labels)
-    model = create_model(cfg.variant, num_classes=len(train_set.labels), cell=cfg.cell).to(device)
+    overrides = {"dim": cfg.dim} if cfg.dim else {}
+    model = create_model(cfg.variant, num_classes=len(train_set.labels), cell=cfg.cell,
+                         **overrides).to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},

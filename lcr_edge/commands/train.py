@@ -28,6 +28,8 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(None, help="DataLoader workers decoding clips (default 2)."),
         threads: int = typer.Option(None, help="torch threads per process (default: torch's)."),
         max_minutes: float = typer.Option(None, "--max-minutes", help="Stop after this long."),
+        checkpoint_minutes: float = typer.Option(None, "--checkpoint-minutes",
+                                                 help="Also save last.pt this often mid-epoch (default 5)."),
         config: Path = typer.Option(None, "--config", help="TOML file giving any of these flags."),
     ):
         """Train an LCR model (CPU, CUDA, or many GPUs with torchrun)."""
@@ -38,7 +40,8 @@ def register(app: typer.Typer) -> None:
                    stride=stride, epochs=epochs, batch=batch, lr=lr, tube_mask=tube_mask,
                    device=device, precision=precision, out=str(out) if out else None, resume=resume,
                    seed=seed,
-                   workers=workers, threads=threads, max_minutes=max_minutes)
+                   workers=workers, threads=threads, max_minutes=max_minutes,
+                   checkpoint_minutes=checkpoint_minutes)
         cfg = TrainConfig.from_sources(str(config) if config else None, cli)
         run(cfg, log=lambda s: typer.echo(s, err=True))
 
