@@ -1,0 +1,96 @@
+"""`lcr-edge synth`: render synthetic gesture clips in the 20BN Jester layout (training/synth)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from lcr_edge.errors import LCRError
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'176x100' -> (176, 100); LCRError on anything else."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        w, h = (int(p) for p in parts)
+    except ValueError:
+        raise LCRError(f"--size must be WIDTHxHEIGHT in pixels, like 176x100, got {text!r}") \
+            from None
+    if w < 16 or h < 16 or w > 4096 or h > 4096:
+        raise LCRError(f"--size must be between 16x16 and 4096x4096, got {text!r}")
+    return w, h
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def synth(
+        out: Path = typer.Argument(None, help="Output folder (Jester layout), new or empty."),
+        clips_per_class: int = typer.Option(None, "--clips-per-class", "-n",
+                                            help="Clips to render per class."),
+        seed: int = typer.Option(0, help="Random seed: same seed, same JPEGs."),
+        frames: int = typer.Option(36, help="Frames per clip (Jester: 30-40)."),
+        size: str = typer.Option("176x100", help="Frame size WIDTHxHEIGHT (Jester: ~176x100)."),
+        val_fraction: float = typer.Option(0.2, help="Fraction of each class for validation."),
+        workers: int = typer.Option(None, help="Worker processes (default: all cores)."),
+        style: str = typer.Option("default", help="Appearance: 'default' or 'new-user' (skin, "
+                                  "background and camera never used by 'default')."),
+        extra: list[str] = typer.Option(None, "--extra", help="Add a non-Jester gesture after the "
+                                        "27 classes (repeatable; 'all' adds every extra)."),
+        overwrite: bool = typer.Option(False, help="Replace an earlier synth output in OUT."),
+        list_gestures: bool = typer.Option(False, "--list", help="List gestures and exit."),
+        bench: bool = typer.Option(False, "--bench", help="Measure clips/s in a temporary folder "
+                                   "(8 clips per class unless -n) and exit."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ):
+        """Render synthetic gesture clips (all 27 Jester classes) in the 20BN Jester layout:
+        OUT/<id>/00001.jpg..., jester-v1-{labels,train,validation,test}.csv.
+
+        Example: lcr-edge synth data/synth --clips-per-class 80 --seed 0
+        """
+        from lcr_edge.labels import JESTER_LABELS
+        from training.synth import EXTRA_GESTURES
+        from training.synth.dataset import bench as run_bench
+        from training.synth.dataset import write_dataset
+
+        if list_gestures:
+            for name in JESTER_LABELS:
+                typer.echo(name)
+            for name in EXTRA_GESTURES:
+                typer.echo(f"{name}  (extra, add with --extra)")
+            return
+        wh = parse_size(size)
+        if bench:
+            result = run_bench(clips_per_class or 8, workers, frames, wh)
+            if as_json:
+                typer.echo(json.dumps(result))
+            else:
+                typer.echo(f"synth: {result['clips']} clips x {frames} frames at {size}, "
+                           f"{result['workers']} workers: {result['seconds']:.2f} s, "
+                           f"{result['clips_per_s']:.1f} clips/s (render+JPEG+write); "
+                           f"render only, 1 process: {result['render_only_clips_per_s_1proc']:.1f}"
+                           " clips/s")
+            return
+        if out is None:
+            raise LCRError("synth needs an output folder: lcr-edge synth OUT --clips-per-class N")
+        if clips_per_class is None:
+            raise LCRError("synth needs --clips-per-class N (for example 80)")
+        labels = list(JESTER_LABELS)
+        for name in extra or []:
+            if name == "all":
+                labels += [e for e in EXTRA_GESTURES if e not in labels]
+            elif name not in EXTRA_GESTURES:
+                raise LCRError(f"--extra {name!r}: not an extra gesture; known: "
+                               f"{', '.join(EXTRA_GESTURES)}")
+            elif name not in labels:
+                labels.append(name)
+        summary = write_dataset(out, clips_per_class, seed=seed, frames=frames, size=wh,
+                                val_fraction=val_fraction, workers=workers, labels=labels,
+                                style=style, overwrite=overwrite, progress=not as_json)
+        if as_json:
+            typer.echo(json.dumps(summary))
+        else:
+            typer.echo(f"wrote {summary['clips']} clips ({summary['train']} train, "
+                       f"{summary['validation']} validation, {len(labels)} classes) to {out} in "
+                       f"{summary['seconds']:.1f} s ({summary['clips_per_s']:.0f} clips/s)")
