@@ -42,6 +42,8 @@ def register(app: typer.Typer) -> None:
         list_gestures: bool = typer.Option(False, "--list", help="List gestures and exit."),
         bench: bool = typer.Option(False, "--bench", help="Measure clips/s in a temporary folder "
                                    "(8 clips per class unless -n) and exit."),
+        preview: Path = typer.Option(None, "--preview", help="Write a contact sheet (PNG) of one "
+                                     "clip per class, every 4th frame, and exit."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ):
         """Render synthetic gesture clips (all 27 Jester classes) in the 20BN Jester layout:
@@ -61,21 +63,6 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{name}  (extra, add with --extra)")
             return
         wh = parse_size(size)
-        if bench:
-            result = run_bench(clips_per_class or 8, workers, frames, wh)
-            if as_json:
-                typer.echo(json.dumps(result))
-            else:
-                typer.echo(f"synth: {result['clips']} clips x {frames} frames at {size}, "
-                           f"{result['workers']} workers: {result['seconds']:.2f} s, "
-                           f"{result['clips_per_s']:.1f} clips/s (render+JPEG+write); "
-                           f"render only, 1 process: {result['render_only_clips_per_s_1proc']:.1f}"
-                           " clips/s")
-            return
-        if out is None:
-            raise LCRError("synth needs an output folder: lcr-edge synth OUT --clips-per-class N")
-        if clips_per_class is None:
-            raise LCRError("synth needs --clips-per-class N (for example 80)")
         labels = list(JESTER_LABELS)
         for name in extra or []:
             if name == "all":
@@ -85,6 +72,29 @@ def register(app: typer.Typer) -> None:
                                f"{', '.join(EXTRA_GESTURES)}")
             elif name not in labels:
                 labels.append(name)
+        if preview is not None:
+            from training.synth.preview import write_contact_sheet
+
+            path = write_contact_sheet(preview, labels, seed=seed, frames=frames, size=wh,
+                                       style=style)
+            typer.echo(f"wrote {path} ({len(labels)} classes, every 4th of {frames} frames)")
+            return
+        if bench:
+            result = run_bench(clips_per_class or 8, workers, frames, wh)
+            if as_json:
+                typer.echo(json.dumps(result))
+            else:
+                typer.echo(f"synth: {result['clips']} clips x {frames} frames at {size}, "
+                           f"{result['workers']} workers: {result['seconds']:.2f} s wall, "
+                           f"{result['clips_per_s']:.1f} clips/s (render + JPEG + write)\n"
+                           f"CPU: {result['cpu_ms_per_clip']:.1f} ms per clip -> "
+                           f"{result['cpu_bound_clips_per_s']:.1f} clips/s on {result['workers']} "
+                           f"idle cores (load average now {result['load_average'][0]})")
+            return
+        if out is None:
+            raise LCRError("synth needs an output folder: lcr-edge synth OUT --clips-per-class N")
+        if clips_per_class is None:
+            raise LCRError("synth needs --clips-per-class N (for example 80)")
         summary = write_dataset(out, clips_per_class, seed=seed, frames=frames, size=wh,
                                 val_fraction=val_fraction, workers=workers, labels=labels,
                                 style=style, overwrite=overwrite, progress=not as_json)

@@ -138,7 +138,10 @@ def _turn(clockwise: bool):
         ease = _ease(rng)
         amount = rng.uniform(70, 130) * (1 if clockwise else -1)
         p0 = _base(rng, c, angle=-amount / 2 + rng.uniform(-15, 15), spread=rng.uniform(0, 0.5))
-        return Motion(lambda u: p0.moved(angle=p0.angle + amount * ease(u)))
+        # the forearm follows only a little: the hand turns at the wrist
+        arm0, follow = rng.uniform(-15, 15), rng.uniform(0.1, 0.35)
+        return Motion(lambda u: p0.moved(angle=p0.angle + amount * ease(u),
+                                         arm_angle=arm0 + follow * amount * (ease(u) - 0.5)))
     return build
 
 
@@ -152,7 +155,7 @@ def _zoom_hand(zoom_in: bool):
         p0 = _base(rng, c)
         grow = rng.uniform(0.0, 0.08) * (1 if zoom_in else -1)
         return Motion(lambda u: p0.moved(spread=_lerp(a, b, ease(u)),
-                                         size=c.L * (1 + grow * ease(u))))
+                                         size=c.L * (1.1 + grow * ease(u))))
     return build
 
 
@@ -164,6 +167,7 @@ def _zoom_two(zoom_in: bool):
         a, b = (1.0, 0.0) if zoom_in else (0.0, 1.0)
         p0 = _base(rng, c, ext=(1.0, 1.0, 0.05, 0.05, 0.05), angle=rng.uniform(-25, 25),
                    spread=rng.uniform(0.0, 0.4), thumb_angle=rng.uniform(45, 60))
+        p0 = p0.moved(size=c.L * 1.15)  # done close to the camera: the pinch must be visible
         return Motion(lambda u: p0.moved(pinch=_lerp(a, b, ease(u))))
     return build
 
@@ -177,7 +181,8 @@ def _thumb(up: bool):
         angle = c.side * ta + (0 if up else 180) + rng.uniform(-12, 12)
         p0 = _base(rng, c, ext=(1.0, 0.0, 0.0, 0.0, 0.0), angle=angle, thumb_angle=ta,
                    y=c.h * rng.uniform(0.45, 0.6))
-        p0 = p0.moved(size=c.L * 0.9)
+        # the forearm comes up from below and the wrist bends the fist sideways
+        p0 = p0.moved(size=c.L * 0.9, arm_angle=c.side * rng.uniform(15, 50))
         jab = rng.uniform(0.12, 0.22) * c.h * (1 if up else -1)
         reach = rng.uniform(0.35, 0.6)
 

@@ -51,6 +51,8 @@ class Pose:
     spread: -1 fingertips gathered to a point, 0 relaxed, 1 spread wide.
     pinch: 0 thumb and index apart, 1 their tips touch.
     thumb_angle: thumb direction, degrees away from the fingers (towards the thumb side).
+    arm: draw the forearm; arm_angle: its direction (the `angle` an upright hand would need for
+    the forearm to point that way; 0 = straight down), None = in line with the hand.
     """
 
     x: float
@@ -64,6 +66,7 @@ class Pose:
     thumb_angle: float = 45.0
     side: int = 1
     arm: bool = True
+    arm_angle: float | None = None
     extras: dict = field(default_factory=dict, compare=False)
 
     def moved(self, **changes) -> Pose:
@@ -163,6 +166,11 @@ def draw_hand(img: np.ndarray, pose: Pose | None, skin, sleeve=(90, 60, 40)) -> 
     chains = [parts["thumb"]] + parts["fingers"]
     pts = _transform(pose, np.concatenate([parts["arm"], parts["palm"], *chains]))
     arm, palm = pts[:2], pts[2:2 + len(PALM)]
+    if pose.arm_angle is not None:  # the forearm keeps its own direction (e.g. while turning)
+        a = math.radians(pose.arm_angle)
+        reach = 1.4 * L * ONE
+        arm = np.stack([arm[0], arm[0] + np.round([-math.sin(a) * reach, math.cos(a) * reach])])
+        arm = arm.astype(np.int32)
     if pose.arm:
         wrist_w = max(2, int(0.30 * L))
         cuff = (arm[0] * 3 + arm[1] * 2) // 5
