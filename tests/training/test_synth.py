@@ -225,3 +225,13 @@ def test_cli_writes_and_refuses_bad_input(tmp_path):
         assert code != 0 and message in err, (args, err)
     code, output, _ = _run(["synth", "--list"])
     assert code == 0 and "Drumming Fingers" in output and "Waving Hello" in output
+
+
+def test_cli_preview_and_bench(tmp_path):
+    sheet = tmp_path / "sheet.png"
+    code, _, err = _run(["synth", "--preview", str(sheet), "--frames", "4", "--size", "32x24"])
+    assert code == 0 and not err
+    assert cv2.imread(str(sheet)).shape[1] == 32  # frames 0 of 4 (every 4th): one column
+    code, output, err = _run(["synth", "--bench", "-n", "1", "--frames", "2", "--size", "32x24",
+                              "--workers", "1", "--json"])
+    assert code == 0 and not err and '"clips": 27' in output and "cpu_ms_per_clip" in output

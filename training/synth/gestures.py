@@ -194,7 +194,8 @@ def _thumb(up: bool):
 
 
 def _shake(rng, c: Ctx) -> Motion:
-    amp, turns = rng.uniform(20, 35), rng.uniform(1.5, 2.5)
+    # few, wide swings: a model sampling 8-16 of 36 frames must still see them as swings
+    amp, turns = rng.uniform(22, 38), rng.uniform(1.25, 2.0)
     sway = rng.uniform(0.02, 0.05) * c.w
     p0 = _base(rng, c, spread=rng.uniform(0, 0.6))
 
