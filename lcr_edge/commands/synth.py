@@ -40,8 +40,9 @@ def register(app: typer.Typer) -> None:
                                         "27 classes (repeatable; 'all' adds every extra)."),
         overwrite: bool = typer.Option(False, help="Replace an earlier synth output in OUT."),
         list_gestures: bool = typer.Option(False, "--list", help="List gestures and exit."),
-        bench: bool = typer.Option(False, "--bench", help="Measure clips/s in a temporary folder "
-                                   "(8 clips per class unless -n) and exit."),
+        bench: bool = typer.Option(False, "--bench", help="Measure clips/s (8 clips per class "
+                                   "unless -n) in a temporary folder inside OUT (default: the "
+                                   "current folder), then delete it."),
         preview: Path = typer.Option(None, "--preview", help="Write a contact sheet (PNG) of one "
                                      "clip per class, every 4th frame, and exit."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
@@ -80,7 +81,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"wrote {path} ({len(labels)} classes, every 4th of {frames} frames)")
             return
         if bench:
-            result = run_bench(clips_per_class or 8, workers, frames, wh)
+            result = run_bench(clips_per_class or 8, workers, frames, wh, out or ".")
             if as_json:
                 typer.echo(json.dumps(result))
             else:

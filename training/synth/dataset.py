@@ -171,14 +171,16 @@ def _start_methods() -> list[str]:
 
 
 def bench(clips_per_class: int = 8, workers: int | None = None, frames: int = 36,
-          size: tuple[int, int] = (176, 100)) -> dict:
-    """Time `write_dataset` (render, JPEG-encode, write) into a temporary folder.
+          size: tuple[int, int] = (176, 100), where: str | os.PathLike = ".") -> dict:
+    """Time `write_dataset` (render, JPEG-encode, write) into a temporary folder inside `where`
+    (file creation costs differ a lot between folders and file systems: bench where you write).
 
     Reports wall-clock clips/s, and CPU seconds per clip (this process and its workers, user +
     system) with the rate that CPU cost allows on `workers` otherwise idle cores: on a shared
     machine the wall clock says more about the neighbours than about the renderer."""
     t0 = os.times()
-    with tempfile.TemporaryDirectory(prefix="lcr-synth-bench-") as tmp:
+    Path(where).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".lcr-synth-bench-", dir=where) as tmp:
         summary = write_dataset(Path(tmp) / "set", clips_per_class, frames=frames, size=size,
                                 workers=workers, progress=False)
     t1 = os.times()
@@ -189,7 +191,7 @@ def bench(clips_per_class: int = 8, workers: int | None = None, frames: int = 36
             "workers": summary["workers"], "seconds": summary["seconds"],
             "clips_per_s": summary["clips_per_s"], "cpu_ms_per_clip": round(cpu_per_clip * 1e3, 2),
             "cpu_bound_clips_per_s": round(summary["workers"] / max(cpu_per_clip, 1e-9), 1),
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+            "load_average": [round(x, 2) for x in os.getloadavg()], "where": str(where)}
 
 
 def read_marker(out: str | os.PathLike) -> dict:
