@@ -95,14 +95,14 @@ def test_swiping_left_moves_the_drawn_hand_left():
 
 
 def test_thumb_up_and_down_point_the_right_way():
-    from training.synth.hand import _transform, hand_parts
+    from training.synth import fingertips
 
     for seed in range(4):
         for label, sign in (("Thumb Up", -1), ("Thumb Down", 1)):
             _, info = render_clip(label, seed=seed, frames=12, return_track=True)
             pose = info.track[info.end - 1]
-            tip = _transform(pose, hand_parts(pose)["thumb"][-1:])[0] / 16.0
-            assert sign * (tip[1] - pose.y) > 0.2 * pose.size, (label, seed)
+            thumb_tip = fingertips(pose)[0]
+            assert sign * (thumb_tip[1] - pose.y) > 0.2 * pose.size, (label, seed)
 
 
 def test_no_gesture_is_absent_or_still():

@@ -6,7 +6,7 @@ Public API:
 - `render_stream(labels, seed, idle_frames=(8, 20), ...) -> (frames, [(label, start, end)])`
 - `write_video(path, frames, fps=12)`; `write_dataset(out, clips_per_class, ...)` (Jester layout)
 - `Style`, `STYLES` ("default", "new-user"), `GESTURES` (27, Jester order), `EXTRA_GESTURES`
-- `Pose`, `draw_hand` (the hand model), `ClipInfo` (pose track of a clip)
+- `Pose`, `draw_hand`, `fingertips`, `hand_box` (the hand model), `ClipInfo` (a clip's pose track)
 
 >>> frames = render_clip("Thumb Up", seed=3, frames=4, size=(64, 48))
 >>> len(frames), frames[0].shape
@@ -14,10 +14,10 @@ Public API:
 """
 
 from training.synth.gestures import EXTRA_GESTURES, GESTURES, Ctx, Motion
-from training.synth.hand import Pose, draw_hand, hand_box
+from training.synth.hand import Pose, draw_hand, fingertips, hand_box
 from training.synth.render import ClipInfo, render_clip, render_stream, write_video
 from training.synth.scene import STYLES, Scene, Style, get_style
 
 __all__ = ["EXTRA_GESTURES", "GESTURES", "STYLES", "ClipInfo", "Ctx", "Motion", "Pose", "Scene",
-           "Style", "draw_hand", "get_style", "hand_box", "render_clip", "render_stream",
+           "Style", "draw_hand", "fingertips", "get_style", "hand_box", "render_clip", "render_stream",
            "write_video"]

@@ -19,7 +19,7 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -67,7 +67,6 @@ class Pose:
     side: int = 1
     arm: bool = True
     arm_angle: float | None = None
-    extras: dict = field(default_factory=dict, compare=False)
 
     def moved(self, **changes) -> Pose:
         return replace(self, **changes)
@@ -95,7 +94,8 @@ def _bent_chain(base, direction_deg, segs, ext, toward=None):
 def hand_parts(pose: Pose) -> dict:
     """The hand's outline in hand units: palm polygon, finger and thumb joint chains, forearm.
 
-    Returns {"palm": Nx2, "fingers": [4 x (4x2)], "thumb": 4x2, "widths": [...], "arm": 2x2}."""
+    Returns {"palm": 8x2, "fingers": 4 lists of 4 joints (index..little), "thumb": 4 joints,
+    "arm": 2x2 (wrist, elbow side)}."""
     spread = pose.spread
     fingers = []
     for i in range(4):
@@ -192,3 +192,15 @@ def hand_box(pose: Pose) -> tuple[float, float, float, float]:
     pts = np.concatenate([parts["palm"], parts["thumb"], *parts["fingers"]])
     p = _transform(pose, pts).astype(np.float64) / ONE
     return float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max())
+
+
+def fingertips(pose: Pose) -> np.ndarray:
+    """Image coordinates (px) of the five fingertips, 5x2 float: thumb, index, middle, ring, little.
+
+    >>> tips = fingertips(Pose(x=88, y=60, size=40))
+    >>> bool(tips[2, 1] < 60)  # an upright hand: the middle fingertip is above the palm centre
+    True
+    """
+    parts = hand_parts(pose)
+    tips = [parts["thumb"][-1]] + [f[-1] for f in parts["fingers"]]
+    return _transform(pose, tips).astype(np.float64) / ONE

@@ -2,7 +2,7 @@
 
 >>> sheet = contact_sheet(["Swiping Left", "Thumb Up"], seed=0, frames=8, every=4, size=(64, 48))
 >>> sheet.shape
-(132, 128, 3)
+(128, 128, 3)
 """
 
 from __future__ import annotations
