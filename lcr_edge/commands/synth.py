@@ -23,6 +23,19 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def parse_frames(text: str) -> int | tuple[int, int]:
+    """'36' -> 36, '30-40' -> (30, 40); LCRError on anything else."""
+    try:
+        parts = [int(p) for p in text.split("-")] if "-" in text.strip("-") else [int(text)]
+    except ValueError:
+        raise LCRError(f"--frames must be a count like 36 or a range like 30-40, got {text!r}") \
+            from None
+    if len(parts) > 2 or min(parts) < 1 or parts[-1] < parts[0]:
+        raise LCRError(f"--frames must be at least 1 (a range must be LO-HI with LO <= HI), "
+                       f"got {text!r}")
+    return parts[0] if len(parts) == 1 else (parts[0], parts[1])
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def synth(
@@ -30,7 +43,8 @@ def register(app: typer.Typer) -> None:
         clips_per_class: int = typer.Option(None, "--clips-per-class", "-n",
                                             help="Clips to render per class."),
         seed: int = typer.Option(0, help="Random seed: same seed, same JPEGs."),
-        frames: int = typer.Option(36, help="Frames per clip (Jester: 30-40)."),
+        frames: str = typer.Option("36", help="Frames per clip, or a range LO-HI drawn per clip "
+                                   "(Jester: 30-40)."),
         size: str = typer.Option("176x100", help="Frame size WIDTHxHEIGHT (Jester: ~176x100)."),
         val_fraction: float = typer.Option(0.2, help="Fraction of each class for validation."),
         workers: int = typer.Option(None, help="Worker processes (default: all cores)."),
@@ -64,6 +78,8 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{name}  (extra, add with --extra)")
             return
         wh = parse_size(size)
+        n_frames = parse_frames(frames)
+        one_length = n_frames if isinstance(n_frames, int) else n_frames[1]
         labels = list(JESTER_LABELS)
         for name in extra or []:
             if name == "all":
@@ -76,12 +92,12 @@ def register(app: typer.Typer) -> None:
         if preview is not None:
             from training.synth.preview import write_contact_sheet
 
-            path = write_contact_sheet(preview, labels, seed=seed, frames=frames, size=wh,
+            path = write_contact_sheet(preview, labels, seed=seed, frames=one_length, size=wh,
                                        style=style)
             typer.echo(f"wrote {path} ({len(labels)} classes, every 4th of {frames} frames)")
             return
         if bench:
-            result = run_bench(clips_per_class or 8, workers, frames, wh, out or ".")
+            result = run_bench(clips_per_class or 8, workers, one_length, wh, out or ".")
             if as_json:
                 typer.echo(json.dumps(result))
             else:
@@ -96,7 +112,7 @@ def register(app: typer.Typer) -> None:
             raise LCRError("synth needs an output folder: lcr-edge synth OUT --clips-per-class N")
         if clips_per_class is None:
             raise LCRError("synth needs --clips-per-class N (for example 80)")
-        summary = write_dataset(out, clips_per_class, seed=seed, frames=frames, size=wh,
+        summary = write_dataset(out, clips_per_class, seed=seed, frames=n_frames, size=wh,
                                 val_fraction=val_fraction, workers=workers, labels=labels,
                                 style=style, overwrite=overwrite, progress=not as_json)
         if as_json:

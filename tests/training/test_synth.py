@@ -177,6 +177,14 @@ def test_dataset_layout_and_csvs(tmp_path):
         assert img.shape == (48, 64, 3)
 
 
+def test_dataset_frame_range_gives_varied_lengths(tmp_path):
+    summary = write_dataset(tmp_path / "v", 1, frames=(2, 5), size=(32, 24), workers=1,
+                            progress=False)
+    lengths = [len(list(p.iterdir())) for p in (tmp_path / "v").iterdir() if p.is_dir()]
+    assert len(lengths) == 27 and min(lengths) >= 2 and max(lengths) <= 5
+    assert len(set(lengths)) > 1 and summary["total_frames"] == sum(lengths)
+
+
 def test_dataset_bytes_deterministic_across_worker_counts(tmp_path):
     a = write_dataset(tmp_path / "a", 1, seed=9, frames=2, size=(32, 24), workers=1,
                       progress=False)
@@ -217,6 +225,8 @@ def test_cli_writes_and_refuses_bad_input(tmp_path):
         (["-n", "1", "--size", "8x8"], "--size must be between"),
         (["-n", "-3"], "--clips-per-class must be at least 1"),
         (["-n", "1", "--frames", "0"], "--frames must be at least 1"),
+        (["-n", "1", "--frames", "40-30"], "LO <= HI"),
+        (["-n", "1", "--frames", "many"], "--frames must be a count"),
         (["-n", "1", "--val-fraction", "1.5"], "--val-fraction"),
         (["-n", "1", "--extra", "Moonwalk"], "not an extra gesture"),
         ([], "--clips-per-class"),

@@ -9,7 +9,8 @@
 
 Frames are written first and the CSVs last, each atomically, so an interrupted run never leaves a
 CSV pointing at missing frames. Each clip's pixels depend only on (seed, label, index in class,
-frames, size, style): the worker count does not matter.
+frames, size, style): the worker count does not matter. `frames` may be a range (lo, hi): each
+clip then has its own length in it, as Jester's 30-40 do (readers must pad short clips).
 
 >>> import tempfile
 >>> summary = write_dataset(tempfile.mkdtemp() + "/set", 1, frames=2, size=(32, 24), workers=1,
@@ -85,7 +86,8 @@ def _write_lines(path: Path, lines: list[str]) -> None:
         tmp.write_text("".join(line + "\n" for line in lines))
 
 
-def write_dataset(out: str | os.PathLike, clips_per_class: int, seed: int = 0, frames: int = 36,
+def write_dataset(out: str | os.PathLike, clips_per_class: int, seed: int = 0,
+                  frames: int | tuple[int, int] = 36,
                   size: tuple[int, int] = (176, 100), val_fraction: float = 0.2,
                   workers: int | None = None, labels: tuple[str, ...] | list[str] = JESTER_LABELS,
                   style: str = "default", quality: int = 90, overwrite: bool = False,
@@ -97,8 +99,10 @@ def write_dataset(out: str | os.PathLike, clips_per_class: int, seed: int = 0, f
     dict (counts, seconds, clips per second)."""
     if clips_per_class < 1:
         raise LCRError(f"--clips-per-class must be at least 1, got {clips_per_class}")
-    if frames < 1:
-        raise LCRError(f"--frames must be at least 1, got {frames}")
+    lo, hi = (frames, frames) if isinstance(frames, int) else (int(frames[0]), int(frames[1]))
+    if lo < 1 or hi < lo:
+        raise LCRError(f"--frames must be at least 1 (a range must be LO-HI with LO <= HI), "
+                       f"got {frames}")
     if not 0.0 <= val_fraction < 1.0:
         raise LCRError(f"--val-fraction must be in [0, 1), got {val_fraction}")
     if workers is not None and workers < 1:
@@ -126,11 +130,12 @@ def write_dataset(out: str | os.PathLike, clips_per_class: int, seed: int = 0, f
         for k in range(clips_per_class):
             clip_id = int(ids[c * clips_per_class + k])
             (val if k < n_val else train).append((clip_id, label))
-            tasks.append((str(out), clip_id, label, clip_seed(seed, label, k), frames, size,
-                          style, quality))
+            s = clip_seed(seed, label, k)
+            tasks.append((str(out), clip_id, label, s, lo + s % (hi - lo + 1), size, style,
+                          quality))
     info = {"generator": "lcr-edge synth", "seed": seed, "clips_per_class": clips_per_class,
-            "frames": frames, "size": list(size), "val_fraction": val_fraction, "style": style,
-            "labels": labels, "complete": False}
+            "frames": frames if lo == hi else [lo, hi], "size": list(size),
+            "val_fraction": val_fraction, "style": style, "labels": labels, "complete": False}
     write_json(out / MARKER, info)
 
     from tqdm import tqdm
@@ -138,15 +143,17 @@ def write_dataset(out: str | os.PathLike, clips_per_class: int, seed: int = 0, f
     workers = workers or os.cpu_count() or 1
     t0 = time.perf_counter()
     bar = tqdm(total=total, unit="clip", desc="synth", disable=not progress)
+    n_frames = 0
     if workers == 1:
         for task in tasks:
-            _render_one(task)
+            n_frames += _render_one(task)[1]
             bar.update()
     else:
         # fork where there is one (fast start); the worker is importable for spawn elsewhere
         ctx = get_context("fork" if "fork" in _start_methods() else "spawn")
         with ctx.Pool(workers) as pool:
-            for _ in pool.imap_unordered(_render_one, tasks, chunksize=4):
+            for _, n in pool.imap_unordered(_render_one, tasks, chunksize=4):
+                n_frames += n
                 bar.update()
             pool.close()
             pool.join()  # reap the workers cleanly (their CPU time then counts in os.times())
@@ -158,7 +165,7 @@ def write_dataset(out: str | os.PathLike, clips_per_class: int, seed: int = 0, f
     _write_lines(out / "jester-v1-validation.csv", [f"{i};{lab}" for i, lab in sorted(val)])
     _write_lines(out / "jester-v1-test.csv", [])
     summary = {"out": str(out), "clips": total, "train": len(train), "validation": len(val),
-               "total_frames": total * frames, "seconds": round(seconds, 3),
+               "total_frames": n_frames, "seconds": round(seconds, 3),
                "clips_per_s": round(total / max(seconds, 1e-9), 1), "workers": workers}
     write_json(out / MARKER, {**info, "complete": True, **summary})
     return summary
