@@ -279,6 +279,8 @@ class Scene:
                             cv2.LINE_AA, 4)
             else:
                 cv2.circle(img, centre, axes[0], d["colour"], -1, cv2.LINE_AA, 4)
+        if hand is not None and (dx or dy):  # the camera's drift moves the hand too
+            hand = hand.moved(x=hand.x - dx, y=hand.y - dy)
         draw_hand(img, hand, self.skin, self.sleeve)
         gain = float(self.brightness[t_cam])
         if abs(gain - 1.0) > 0.01:
