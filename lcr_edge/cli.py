@@ -36,6 +36,7 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 COMMANDS = [
     "info",
     "demo",
+    "synth",
     "train",
     "run",
     "gui",
