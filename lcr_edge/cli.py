@@ -35,6 +35,7 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 
 COMMANDS = [
     "info",
+    "demo",
     "export",
 ]
 

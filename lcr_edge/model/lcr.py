@@ -3,7 +3,7 @@
 One frame at a time, per layer (unit) l, with U the unit's input tokens (frame tokens for l = 0,
 H_t of the unit below after that), E_t the edge tokens and (H, C) the unit's state:
 
-    a_t = CrossRWKV(LN(U), H_{t-1}, E_t)                      eqs. 2-5
+    a_t = CrossRWKV(LN(U), H_{t-1}, E_t)                      eqs. 2-5 (K, V from LN(U) + H_{t-1} + E_t)
     Z   = U + a_t
     A_t = Z + ChannelMix(LN(Z))                               eqs. 6-8
     C_t = E_t * (tanh(A_t) + C_{t-1}) + C_{t-1}               eq. 10 ("paper" cell)
@@ -11,8 +11,8 @@ H_t of the unit below after that), E_t the edge tokens and (H, C) the unit's sta
     H_t = tanh(C_t) * sigmoid(A_t)                            eq. 11
     logits = W_class LN(concat(H_t[CLS], C_t[CLS])) of the last unit   eq. 12
 
-`forward(frames, edges)` (training) batches everything that does not depend on the state (patch
-and edge embeddings, K and V) over all frames, then runs the recurrence; `step(frame, edge, state)`
+`forward(frames, edges)` (training) batches what does not depend on the state (the patch and edge
+embeddings) over all frames, then runs the recurrence; `step(frame, edge, state)`
 (streaming) runs one frame. Both call the same `LCRUnit.recur`, and a test holds them equal.
 """
 
@@ -113,7 +113,7 @@ def mix(x: torch.Tensor, shifted: torch.Tensor, mu: torch.Tensor) -> torch.Tenso
 
 
 class CrossRWKV(nn.Module):
-    """The Cross RWKV gate (eqs. 2-5): R, G from (x_t, h_{t-1}); K, V from the edge tokens."""
+    """The Cross RWKV gate (eqs. 2-5): R, G from (x_t, h_{t-1}); K, V from the edge-prompted stream."""
 
     def __init__(self, cfg: LCRConfig, layer: int):
         super().__init__()
@@ -137,19 +137,25 @@ class CrossRWKV(nn.Module):
         self.omega = nn.Parameter(ramp.repeat(H, 1) + 0.1 * layer)
         self.bonus = nn.Parameter(torch.full((H, C // H), 0.5))
 
-    def edge_kv(self, e: torch.Tensor, e_shift: torch.Tensor):
-        """K, V (eq. 3) from edge tokens, (..., T, C); they do not depend on the state."""
-        return self.key(mix(e, e_shift, self.mu_k)), self.value(mix(e, e_shift, self.mu_v))
+    def forward(self, x, h_prev, e):
+        """x: LN'd unit input, h_prev: H_{t-1}, e: edge tokens E_t; all (B, T, C) -> a_t.
 
-    def forward(self, x, h_prev, k, v):
-        """x: LN'd unit input, h_prev: H_{t-1}, k, v: from `edge_kv`; all (B, T, C) -> a_t."""
+        K and V read the edge-prompted stream x + H_{t-1} + E_t: the zero-initialised edge embedding
+        (eq. 9) is a prompt added to a live stream, as ControlNet's zero convolutions are. K and V
+        are the only way the CLS token sees the patches: taken from E_t alone, K = V = 0 at init
+        is a saddle with no gradient for either and the frame never reaches the classifier; without
+        H_{t-1}, the patches' memory never does (docs/model.md has the measurements)."""
         xs, hs = q_shift(x, self.grid), q_shift(h_prev, self.grid)
+        p = x + h_prev + e
+        ps = q_shift(p, self.grid)
         r = self.receptance(torch.cat([mix(x, xs, self.mu_r[0]), mix(h_prev, hs, self.mu_r[1])], -1))
         g = self.gate(torch.cat([mix(x, xs, self.mu_g[0]), mix(h_prev, hs, self.mu_g[1])], -1))
+        k = self.key(mix(p, ps, self.mu_k))  # eq. 3
+        v = self.value(mix(p, ps, self.mu_v))
         B, T, C = r.shape
         split = (B, T, self.heads, C // self.heads)
         w = torch.exp(-torch.exp(self.omega))
-        y = bi_wkv(r.view(split), k.reshape(split), v.reshape(split), w, self.bonus)  # eq. 5
+        y = bi_wkv(r.view(split), k.view(split), v.view(split), w, self.bonus)  # eq. 5
         y = self.ln_x(y.reshape(B * T, C)).view(B, T, C)
         return self.output(F.silu(g) * y)  # eq. 4
 
@@ -187,10 +193,9 @@ class LCRUnit(nn.Module):
             # forget bias: sigmoid(1) = 0.73 keeps most of C_{t-1} at the start
             self.forget_bias = nn.Parameter(torch.ones(cfg.dim))
 
-    def recur(self, u, e, k, v, h_prev, c_prev):
-        """u: unit input, e: edge tokens, k, v: this unit's edge K and V, (h_prev, c_prev): state.
-        All (B, T, C). Returns (H_t, C_t)."""
-        z = u + self.gate(self.ln1(u), h_prev, k, v)
+    def recur(self, u, e, h_prev, c_prev):
+        """u: unit input, e: edge tokens E_t, (h_prev, c_prev): state. All (B, T, C) -> (H_t, C_t)."""
+        z = u + self.gate(self.ln1(u), h_prev, e)
         a = z + self.channel_mix(self.ln2(z))
         if self.cell == "paper":
             c = e * (torch.tanh(a) + c_prev) + c_prev  # eq. 10, literally
@@ -238,11 +243,6 @@ class LCR(nn.Module):
         e = torch.cat([e, self.edge_cls.expand(n, -1, -1)], dim=1)
         return x, e
 
-    def edge_kv(self, e: torch.Tensor):
-        """Per unit (K, V) from edge tokens (..., T, C); shared Q-shift of E."""
-        es = q_shift(e.reshape(-1, *e.shape[-2:]), self.config.grid).reshape(e.shape)
-        return [unit.gate.edge_kv(e, es) for unit in self.units]
-
     def classify(self, h: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """Eq. 12 on the CLS token (the last one) of the last unit's state."""
         return self.head(self.head_norm(torch.cat([h[:, -1], c[:, -1]], dim=-1)))
@@ -271,10 +271,9 @@ class LCR(nn.Module):
         -> (logits (B, classes), new state)."""
         self.check_input(frame, edge, lead=1)
         x, e = self.embed(frame, edge)
-        kv = self.edge_kv(e)
         u, new = x, []
         for i, unit in enumerate(self.units):
-            h, c = unit.recur(u, e, *kv[i], state[i, 0], state[i, 1])
+            h, c = unit.recur(u, e, state[i, 0], state[i, 1])
             new.append(torch.stack([h, c]))
             u = h
         return self.classify(h, c), torch.stack(new)
@@ -290,7 +289,6 @@ class LCR(nn.Module):
         keep_all = None if keep is None else keep[:, None].expand(B, Fr, -1).reshape(B * Fr, -1)
         x, e = self.embed(frames.flatten(0, 1), edges.flatten(0, 1), keep_all)
         x, e = x.view(B, Fr, *x.shape[1:]), e.view(B, Fr, *e.shape[1:])
-        kv = self.edge_kv(e)  # per unit, (B, F, T, C) each
         if state is None:
             state = self.initial_state(B, frames.device, x.dtype)
         hs = [state[i, 0] for i in range(len(self.units))]
@@ -299,7 +297,7 @@ class LCR(nn.Module):
         for t in range(Fr):
             u = x[:, t]
             for i, unit in enumerate(self.units):
-                hs[i], cs[i] = unit.recur(u, e[:, t], kv[i][0][:, t], kv[i][1][:, t], hs[i], cs[i])
+                hs[i], cs[i] = unit.recur(u, e[:, t], hs[i], cs[i])
                 u = hs[i]
             logits.append(self.classify(hs[-1], cs[-1]))
         return torch.stack(logits, dim=1)

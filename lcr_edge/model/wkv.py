@@ -42,7 +42,7 @@ def _check(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tensor, u
 
 
 def _decay_tables(w: torch.Tensor, u: torch.Tensor, nb: int, block: int):
-    """Powers of w for one call, fp32; w, u: [H, N]. Every exponent is >= 0 (no division).
+    """Powers of w for one call, in w's dtype; w, u: [H, N]. Every exponent is >= 0 (no division).
 
     Returns
       w_in   [L, H, N]       w^p for p = position inside the block (t - s)
@@ -50,13 +50,13 @@ def _decay_tables(w: torch.Tensor, u: torch.Tensor, nb: int, block: int):
       carry  [H, N, nb, nb]  w^(L*(I-J-1)) for J < I, else 0: decay from block J's end to I's start
       d_diag [L, L, H, N]    u on the diagonal, w^(|t-j|-1) elsewhere (inside one block)
     """
-    pos = torch.arange(block, device=w.device, dtype=torch.float32)
+    pos = torch.arange(block, device=w.device, dtype=w.dtype)
     w_in = torch.pow(w, pos[:, None, None])
     w_out = torch.pow(w, (block - 1 - pos)[:, None, None])
     blk = torch.arange(nb, device=w.device)
     gap = (blk[:, None] - blk[None, :] - 1)  # I - J - 1
-    carry = torch.pow(w[..., None, None], (block * gap.clamp(min=0)).to(torch.float32))
-    carry = carry * (gap >= 0).to(torch.float32)
+    carry = torch.pow(w[..., None, None], (block * gap.clamp(min=0)).to(w.dtype))
+    carry = carry * (gap >= 0).to(w.dtype)
     lag = (pos[:, None] - pos[None, :]).abs()  # [L, L]
     off = torch.pow(w, (lag - 1).clamp(min=0)[..., None, None])
     d_diag = torch.where((lag == 0)[..., None, None], u.expand_as(off), off)
@@ -78,11 +78,12 @@ def bi_wkv_reference(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch
     L = min(block, T)
     nb = math.ceil(T / L)
     t_pad = nb * L
-    w_in, w_out, carry, d_diag = _decay_tables(w.float(), u.float(), nb, L)
+    acc = torch.promote_types(r.dtype, torch.float32)  # bf16/fp16 in, fp32 accumulation
+    w_in, w_out, carry, d_diag = _decay_tables(w.to(acc), u.to(acc), nb, L)
     w_in, w_out = w_in.permute(1, 0, 2)[:, None], w_out.permute(1, 0, 2)[:, None]  # [H,1,L,N]
 
-    def blocks(x):  # [B, T, H, N] -> fp32 [B, H, nb, L, N], zero-padded (padding adds nothing)
-        x = x.float().transpose(1, 2)
+    def blocks(x):  # [B, T, H, N] -> [B, H, nb, L, N] in acc, zero-padded (padding adds nothing)
+        x = x.to(acc).transpose(1, 2)
         if t_pad != T:
             x = torch.nn.functional.pad(x, (0, 0, 0, t_pad - T))
         return x.reshape(B, H, nb, L, N)

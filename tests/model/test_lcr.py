@@ -1,0 +1,158 @@
+import pytest
+import torch
+
+from lcr_edge.errors import LCRError
+from lcr_edge.model import VARIANTS, LCRConfig, count_macs, create_model, tube_mask
+
+
+def clip(B, F, seed=0, S=112):
+    g = torch.Generator().manual_seed(seed)
+    frames = torch.randn(B, F, 3, S, S, generator=g)
+    edges = (torch.rand(B, F, 1, S, S, generator=g) > 0.85).float()
+    return frames, edges
+
+
+def wake_edges(model, seed=0):
+    """The edge embedding starts at zero; give it weights so step/forward tests exercise it."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        model.edge_embed.weight.copy_(torch.randn(model.edge_embed.weight.shape, generator=g) * 0.2)
+        model.edge_cls.copy_(torch.randn(model.edge_cls.shape, generator=g) * 0.2)
+
+
+@pytest.mark.parametrize("cell", ["bounded", "paper"])
+def test_step_equals_forward_over_16_frames(cell):
+    torch.manual_seed(0)
+    model = create_model("lcr-s", cell=cell).eval()
+    wake_edges(model)
+    frames, edges = clip(2, 16)
+    with torch.no_grad():
+        batched = model(frames, edges)
+        state, streamed = model.initial_state(2), []
+        for t in range(16):
+            logits, state = model.step(frames[:, t], edges[:, t], state)
+            streamed.append(logits)
+    streamed = torch.stack(streamed, dim=1)
+    assert batched.shape == (2, 16, 27)
+    assert (batched - streamed).abs().max().item() <= 1e-5
+    # the logits really change from frame to frame: the state carries information
+    assert (batched[:, 1:] - batched[:, :-1]).abs().max().item() > 1e-4
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_every_variant_shapes_backward_and_step(name):
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=7)
+    wake_edges(model)
+    frames, edges = clip(1, 2)
+    logits = model(frames, edges)
+    assert logits.shape == (1, 2, 7)
+    logits.square().mean().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    with torch.no_grad():
+        state = model.initial_state(1)
+        assert state.shape == (model.config.depth, 2, 1, 197, model.config.dim)
+        step_logits, state2 = model.step(frames[:, 0], edges[:, 0], state)
+        torch.testing.assert_close(step_logits, logits[:, 0], rtol=1e-5, atol=1e-5)
+        assert state2.shape == state.shape
+
+
+@pytest.mark.parametrize("cell", ["bounded", "paper"])
+def test_after_one_optimiser_step_every_parameter_gets_a_gradient(cell):
+    """At step one the zero-initialised edge prompt gets a gradient (through K, V and the cell's
+    forget gate; with the paper's cell, whose memory stays exactly 0 while E = 0, only through its
+    CLS slot). After one optimiser step every parameter has one. The paper's cell needs a second:
+    its patch memory is exactly 0 until the patch edge embedding has moved off zero."""
+    torch.manual_seed(0)
+    model = create_model("lcr-s", num_classes=5, cell=cell)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    frames, edges = clip(2, 3)
+    target = torch.tensor([1, 3])
+
+    def loss_step():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(frames, edges)[:, -1], target)
+        loss.backward()
+        return loss
+
+    loss_step()
+    prompt = [model.edge_cls] if cell == "paper" else [model.edge_embed.weight, model.edge_embed.bias]
+    assert all(p.grad.abs().sum() > 0 for p in prompt), "zero-init edge prompt got no gradient"
+    for _ in range(1 if cell == "bounded" else 2):
+        opt.step()
+        loss_step()
+    dead = [n for n, p in model.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
+    assert not dead, f"parameters without gradient after the optimiser step(s): {dead}"
+
+
+def test_training_reduces_the_loss_on_a_fixed_batch():
+    torch.manual_seed(0)
+    model = create_model("lcr-s", num_classes=3, dim=64)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    frames, edges = clip(3, 2, seed=1)
+    target = torch.tensor([0, 1, 2])
+    losses = []
+    for _ in range(15):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(frames, edges)[:, -1], target)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_tube_mask_is_one_mask_per_clip_with_the_right_ratio():
+    keep = tube_mask(4, 196, 0.5, torch.Generator().manual_seed(0))
+    assert keep.shape == (4, 196)
+    assert (keep.sum(1) == 98).all()
+    assert not torch.equal(keep[0], keep[1])
+    model = create_model("lcr-s", num_classes=4, dim=32).eval()
+    frames, edges = clip(4, 2)
+    with torch.no_grad():
+        assert not torch.allclose(model(frames, edges, keep=keep), model(frames, edges))
+
+
+def test_count_macs_matches_the_linear_layers_by_hand():
+    model = create_model("lcr-s")
+    C, T = 192, 197
+    linear = T * (2 * C * C * 2 + C * C * 3 + C * C + 4 * C * C * 2)  # R,G (2C->C); K,V,out; channel mix
+    conv = 196 * (3 * 64 * C + 64 * C)
+    macs = count_macs(model)
+    assert linear + conv < macs < 1.25 * (linear + conv)
+
+
+def test_bounded_cell_state_stays_bounded_on_a_long_stream():
+    torch.manual_seed(0)
+    model = create_model("lcr-s", num_classes=5, dim=32).eval()
+    wake_edges(model)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(5.0)  # exaggerated weights: the convex cell must still keep |C| <= 1
+        state = model.initial_state(1)
+        for t in range(60):
+            frames, edges = clip(1, 1, seed=t)
+            logits, state = model.step(frames[:, 0], edges[:, 0], state)
+    assert torch.isfinite(logits).all()
+    assert state[:, 1].abs().max() <= 1.0
+
+
+@pytest.mark.parametrize("bad", [
+    lambda m: m.step(torch.zeros(1, 3, 64, 64), torch.zeros(1, 1, 64, 64), m.initial_state(1)),
+    lambda m: m.step(torch.zeros(1, 3, 112, 112), torch.zeros(1, 3, 112, 112), m.initial_state(1)),
+    lambda m: m(torch.zeros(1, 3, 112, 112), torch.zeros(1, 1, 112, 112)),
+    lambda m: m(torch.zeros(1, 2, 3, 112, 112, dtype=torch.uint8),
+                torch.zeros(1, 2, 1, 112, 112, dtype=torch.uint8)),
+])
+def test_bad_input_raises_one_clear_error(bad):
+    model = create_model("lcr-s", dim=32, num_classes=3)
+    with pytest.raises(LCRError, match="frames|edges"):
+        bad(model)
+
+
+def test_unknown_variant_and_bad_config():
+    with pytest.raises(LCRError, match="unknown variant 'lcr-xxl'; choose one of lcr-s, lcr, lcr-l"):
+        create_model("lcr-xxl")
+    with pytest.raises(LCRError, match="unknown config field"):
+        create_model("lcr", width=3)
+    with pytest.raises(LCRError, match="cell"):
+        LCRConfig(cell="gru")
