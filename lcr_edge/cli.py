@@ -37,6 +37,7 @@ COMMANDS = [
     "info",
     "demo",
     "export",
+    "quantize",
 ]
 
 for _name in COMMANDS:
