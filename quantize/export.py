@@ -46,9 +46,9 @@ JESTER_FPS = 12.0  # Jester's recording rate; the model's recurrence is tuned to
 
 def export_onnx(module: torch.nn.Module, inputs: tuple, path: Path) -> Path:
     """One self-contained ONNX file (opset 18, weights inside), checked with onnx.checker."""
-    import onnx
-
     import logging
+
+    import onnx
 
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed"
     with warnings.catch_warnings(), _quiet():

@@ -178,7 +178,6 @@ def count_quantizers(qstep: torch.nn.Module) -> dict:
     """{"weights": n, "activations": n} fake-quantizers in an NNCF or native model."""
     from nncf.torch.function_hook.hook_storage import decode_hook_name
     from nncf.torch.function_hook.wrapper import get_hook_storage
-
     from nncf.torch.quantization.layers import BaseQuantizer
 
     counts = {"weights": 0, "activations": 0}
