@@ -38,6 +38,7 @@ COMMANDS = [
     "demo",
     "export",
     "quantize",
+    "bench",
 ]
 
 for _name in COMMANDS:

@@ -64,44 +64,54 @@ def _scratch_meta(folder: Path) -> dict:
 
 def quantize_checkpoint(ckpt_path: Path, data: Path, out: Path, cfg: QuantizeConfig,
                         log=print, progress=None) -> dict:
-    """The whole pipeline; returns model.json's content with accuracies filled in."""
-    t0 = time.perf_counter()
+    """The whole pipeline on a dataset folder; returns model.json's content."""
     model, ckpt = load_checkpoint(ckpt_path)
-    torch.manual_seed(0)
     val = evaluate.validation_loader(data, ckpt, cfg.val_limit, cfg.frames, cfg.batch_size,
                                      cfg.workers)
     train = evaluate.train_loader(data, ckpt, cfg.train_limit, cfg.frames, cfg.batch_size,
                                   cfg.workers)
-    log("FP32: validating in PyTorch ...")
-    fp32_probs, targets = evaluate.predict_step(StepModule(model), val)
-    acc = {"fp32": evaluate.summary(fp32_probs, targets)}
-    log(f"  FP32 top-1 {acc['fp32']['top1']:.2f} % ({len(targets)} clips)")
-    meta = export_fp32(model, ckpt, ckpt_path, out, "all", accuracy=acc["fp32"])
+    return quantize_model(model, ckpt, Path(ckpt_path), Path(out), evaluate.Triples(train),
+                          evaluate.Triples(val), cfg, log, progress)
+
+
+def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cfg: QuantizeConfig,
+                   log=print, progress=None) -> dict:
+    """train, val: re-iterables of (frames [B,F,3,S,S], edges [B,F,1,S,S], labels [B]);
+    val None skips the accuracy table (tests)."""
+    t0 = time.perf_counter()
+    torch.manual_seed(0)
+    acc, fp32_probs, targets = {}, None, None
+    if val is not None:
+        log("FP32: validating in PyTorch ...")
+        fp32_probs, targets = evaluate.predict_step(StepModule(model), val)
+        acc["fp32"] = evaluate.summary(fp32_probs, targets)
+        log(f"  FP32 top-1 {acc['fp32']['top1']:.2f} % ({len(targets)} clips)")
+    meta = export_fp32(model, ckpt, ckpt_path, out, "all", accuracy=acc.get("fp32"))
 
     log(f"PTQ: calibrating on {cfg.calibration} frames of training clips ...")
-    items = qat.calibration_items(model, evaluate.Triples(train), cfg.calibration)
+    items = qat.calibration_items(model, train, cfg.calibration)
     qstep = qat.quantize_ptq(model, items, cfg.wkv_int8)
-    with staging(out) as scratch:
-        _export_int8(qat.to_native_fake_quant(qstep), model, scratch)
-        write_json(scratch / METADATA, {**meta, "files": {"int8": {
-            k: file_entry(scratch, FILES[("int8", k)]) for k in ("onnx", "openvino_stateful")}}})
-        ptq_probs, _ = _openvino_probs(scratch, val)
-    acc["ptq_int8"] = evaluate.summary(ptq_probs, targets)
-    acc["ptq_int8"]["agreement_with_fp32"] = evaluate.agreement(ptq_probs, fp32_probs)
-    log(f"  PTQ-INT8 top-1 {acc['ptq_int8']['top1']:.2f} % (OpenVINO)")
+    if val is not None:
+        with staging(out) as scratch:
+            _export_int8(qat.to_native_fake_quant(qstep), model, scratch)
+            write_json(scratch / METADATA, {**meta, "files": {"int8": {
+                k: file_entry(scratch, FILES[("int8", k)]) for k in ("onnx", "openvino_stateful")}}})
+            ptq_probs, _ = _openvino_probs(scratch, val)
+        acc["ptq_int8"] = evaluate.summary(ptq_probs, targets)
+        acc["ptq_int8"]["agreement_with_fp32"] = evaluate.agreement(ptq_probs, fp32_probs)
+        log(f"  PTQ-INT8 top-1 {acc['ptq_int8']['top1']:.2f} % (OpenVINO)")
 
     losses = []
     if cfg.epochs > 0:
         log(f"QAT: fine-tuning {cfg.epochs} epoch(s) on the training split ...")
-        losses = qat.fine_tune(qstep, evaluate.Triples(train), cfg.epochs, cfg.lr, cfg.steps,
-                               progress)
+        losses = qat.fine_tune(qstep, train, cfg.epochs, cfg.lr, cfg.steps, progress)
     native = qat.to_native_fake_quant(qstep)
     name = "qat_int8" if cfg.epochs > 0 else "ptq_int8"
     with staging(out) as tmp:
         _export_int8(native, model, tmp)
         names = [FILES[("int8", k)] for k in ("onnx", "openvino", "openvino_stateful")]
         meta = publish(tmp, out, meta, names)
-    if cfg.epochs > 0:
+    if cfg.epochs > 0 and val is not None:
         q_probs, _ = _openvino_probs(out, val)
         acc[name] = evaluate.summary(q_probs, targets)
         acc[name]["agreement_with_fp32"] = evaluate.agreement(q_probs, fp32_probs)

@@ -97,7 +97,7 @@ def fine_tune(qstep: torch.nn.Module, train_batches, epochs: int = 1, lr: float 
             loss.backward()
             torch.nn.utils.clip_grad_norm_(qstep.parameters(), 1.0)
             opt.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             step_i += 1
             if progress is not None:
                 progress(step_i, total, losses[-1])
