@@ -63,3 +63,4 @@ def clip(n: int = 40, seed: int = 0) -> list[np.ndarray]:
     from lcr_edge.bench import synthetic_frames
 
     return synthetic_frames(n, seed=seed)
+
