@@ -40,6 +40,9 @@ COMMANDS = [
     "train",
     "run",
     "gui",
+    "export",
+    "quantize",
+    "bench",
 ]
 
 for _name in COMMANDS:

@@ -1,0 +1,6 @@
+"""Export and quantization of LCR checkpoints (needs torch, onnx, openvino, nncf).
+
+`quantize.export` writes the FP32 artifact folder (ONNX, OpenVINO IR stateless and stateful,
+model.json); `quantize.qat` adds INT8 models made with NNCF (post-training and quantization-aware).
+The folder layout is `lcr_edge.artifact` (torch-free, read by `lcr_edge.runtime`).
+"""

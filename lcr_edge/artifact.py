@@ -1,0 +1,111 @@
+"""The model artifact folder: what `lcr-edge export` / `quantize` write and `lcr_edge.runtime` reads.
+
+    DIR/model.json                   metadata (below); the only file a reader opens first
+    DIR/model_fp32.onnx              streaming step, FP32, inputs frame/edge/state, outputs logits/new_state
+    DIR/model_fp32.xml|.bin          OpenVINO IR of the same graph (stateless)
+    DIR/model_fp32_stateful.xml|.bin OpenVINO IR with the state inside the infer request
+    DIR/model_int8.onnx              INT8 QDQ ONNX (from `quantize`)
+    DIR/model_int8.xml|.bin, DIR/model_int8_stateful.xml|.bin   INT8 OpenVINO IR (from `quantize`)
+    DIR/checkpoint.pt                the FP32 source checkpoint (for the torch backend)
+
+model.json carries everything downstream needs: variant and config, labels in order, the
+preprocessing (`Preprocess.to_dict()` keys at top level: input_size, mean, std, colour_order,
+edges), frame_rate, input/output/state names and shapes, precisions present, every file with its
+sha256, the source checkpoint's sha256, MACs per frame, accuracy measured at export time.
+No torch here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from lcr_edge.errors import LCRError
+
+FORMAT = "lcr-edge-artifact"
+METADATA = "model.json"
+CHECKPOINT = "checkpoint.pt"
+# state tensor names: the stateless graphs take STATE_IN and return STATE_OUT; the stateful
+# OpenVINO IR keeps it in a variable named STATE_VARIABLE (zero initial value).
+STATE_IN, STATE_OUT, STATE_VARIABLE = "state", "new_state", "state"
+INPUTS, LOGITS = ("frame", "edge"), "logits"
+# (precision, kind) -> file name; OpenVINO IR files have a .bin beside the .xml.
+FILES = {
+    ("fp32", "onnx"): "model_fp32.onnx",
+    ("fp32", "openvino"): "model_fp32.xml",
+    ("fp32", "openvino_stateful"): "model_fp32_stateful.xml",
+    ("int8", "onnx"): "model_int8.onnx",
+    ("int8", "openvino"): "model_int8.xml",
+    ("int8", "openvino_stateful"): "model_int8_stateful.xml",
+}
+REQUIRED = ("format", "variant", "labels", "input_size", "mean", "std", "colour_order", "edges",
+            "frame_rate", "inputs", "outputs", "state", "files")
+
+
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_entry(folder: Path, name: str) -> dict:
+    """{"path", "sha256", "bytes"} for a file in the folder (and its .bin for an .xml)."""
+    entry = {"path": name, "sha256": sha256(folder / name), "bytes": (folder / name).stat().st_size}
+    if name.endswith(".xml"):
+        bin_name = name[:-4] + ".bin"
+        entry["bin"] = {"path": bin_name, "sha256": sha256(folder / bin_name)}
+        entry["bytes"] += (folder / bin_name).stat().st_size
+    return entry
+
+
+def read_metadata(folder) -> dict:
+    """Load and check DIR/model.json; one LCRError naming the file and the problem."""
+    folder = Path(folder)
+    path = folder / METADATA
+    if not folder.is_dir():
+        raise LCRError(f"{folder}: no such model folder (make one with `lcr-edge export`)")
+    if not path.is_file():
+        raise LCRError(f"{path}: missing; {folder} is not an exported model folder "
+                       f"(make one with `lcr-edge export`)")
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LCRError(f"{path}: not readable JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise LCRError(f"{path}: not an LCR-Edge model metadata file (no '{FORMAT}' format tag)")
+    missing = [k for k in REQUIRED if k not in meta]
+    if missing:
+        raise LCRError(f"{path}: incomplete metadata, missing {', '.join(missing)}")
+    if len(meta["labels"]) != meta.get("num_classes", len(meta["labels"])):
+        raise LCRError(f"{path}: {len(meta['labels'])} labels but num_classes "
+                       f"{meta['num_classes']}")
+    return meta
+
+
+def precisions(meta: dict) -> list[str]:
+    """Precisions with at least one model file listed, best (fastest) first."""
+    return [p for p in ("int8", "fp32") if meta["files"].get(p)]
+
+
+def model_file(folder, meta: dict, precision: str, kind: str, verify: bool = True) -> Path:
+    """The path of one model file, checked: listed, present (with its .bin), hash as recorded."""
+    folder = Path(folder)
+    entry = meta["files"].get(precision, {}).get(kind)
+    if entry is None:
+        have = [f"{p}/{k}" for p, ks in meta["files"].items() for k in ks]
+        raise LCRError(f"{folder / METADATA}: no {precision} {kind} model in this folder "
+                       f"(has: {', '.join(have) or 'none'})")
+    for e in (entry, entry.get("bin")):
+        if e is None:
+            continue
+        f = folder / e["path"]
+        if not f.is_file():
+            raise LCRError(f"{f}: missing (listed in {folder / METADATA}); the export is partial, "
+                           f"run `lcr-edge export` again")
+        if verify and e.get("sha256") and sha256(f) != e["sha256"]:
+            raise LCRError(f"{f}: does not match {folder / METADATA} (sha256 differs); the folder "
+                           f"mixes files from different exports")
+    return folder / entry["path"]

@@ -1,0 +1,175 @@
+"""Per-frame speed of an exported model folder: `lcr-edge bench`.
+
+For each backend and precision: per-frame latency (median, p90, p99) of the whole step and of its
+stages (preprocess, edges, inference), frames per second, peak memory, MACs per frame (model.json)
+and the fraction of this CPU's measured MatMul peak that the inference stage reaches. Each
+configuration runs in a fresh process (spawn), so its peak memory is its own and the openvino and
+onnxruntime runs import no torch. No torch here.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import resource
+import shutil
+import subprocess
+import time
+
+import numpy as np
+
+from lcr_edge import artifact
+from lcr_edge.errors import LCRError
+
+STAGES = ("preprocess", "edges", "inference")
+
+
+def synthetic_frames(n: int = 64, height: int = 100, width: int = 176, seed: int = 0):
+    """A moving bright hand-sized blob over a textured background, Jester-sized BGR uint8 frames."""
+    rng = np.random.default_rng(seed)
+    bg = rng.integers(40, 120, (height, width, 3), dtype=np.uint8)
+    frames = []
+    for t in range(n):
+        f = bg.copy()
+        x = int((width - 40) * (0.5 + 0.4 * np.sin(2 * np.pi * t / n)))
+        f[30:80, x : x + 36] = (150, 180, 220)
+        frames.append(f)
+    return frames
+
+
+def configurations(meta: dict, backends: list[str]) -> list[tuple[str, str]]:
+    """(backend, precision) pairs the folder supports, INT8 first."""
+    out = []
+    for backend in backends:
+        if backend == "torch":
+            if meta["files"].get("torch"):
+                out.append(("torch", "fp32"))
+            continue
+        kind = "openvino_stateful" if backend == "openvino" else "onnx"
+        out += [(backend, p) for p in artifact.precisions(meta) if kind in meta["files"][p]]
+    return out
+
+
+def _percentiles(ms: np.ndarray) -> dict:
+    return {"median": float(np.median(ms)), "p90": float(np.percentile(ms, 90)),
+            "p99": float(np.percentile(ms, 99)), "mean": float(ms.mean())}
+
+
+def run_one(folder: str, backend: str, precision: str, frames: int, threads: int | None,
+            warmup: int = 20) -> dict:
+    """One configuration in this process -> a result row (latencies in ms)."""
+    import sys
+
+    from lcr_edge.runtime import Recognizer
+
+    t0 = time.perf_counter()
+    rec = Recognizer.open(folder, backend=backend, threads=threads, precision=precision)
+    load_s = time.perf_counter() - t0
+    clip = synthetic_frames()
+    for i in range(warmup):
+        rec.step(clip[i % len(clip)])
+    per_stage = {s: np.empty(frames) for s in STAGES}
+    total = np.empty(frames)
+    for i in range(frames):
+        t = time.perf_counter()
+        rec.step(clip[i % len(clip)])
+        total[i] = (time.perf_counter() - t) * 1e3
+        for s in STAGES:
+            per_stage[s][i] = rec.timings[s]
+    macs = rec.metadata.get("macs_per_frame")
+    inf = _percentiles(per_stage["inference"])
+    return {
+        "backend": backend, "precision": precision, "threads": threads, "frames": frames,
+        "latency_ms": _percentiles(total),
+        "stages_ms": {s: _percentiles(v) for s, v in per_stage.items()},
+        "fps": 1e3 / float(np.median(total)),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "load_s": load_s, "macs_per_frame": macs,
+        "gmacs_per_s": macs / inf["median"] / 1e6 if macs else None,
+        "torch_imported": "torch" in sys.modules,
+    }
+
+
+def _child(queue, *args):
+    try:
+        queue.put(("ok", run_one(*args)))
+    except LCRError as exc:
+        queue.put(("error", str(exc)))
+    except Exception as exc:  # report, don't hang the parent
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def run_isolated(*args) -> dict:
+    """`run_one` in a fresh spawned process (own peak memory, no torch inherited)."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(queue, *args))
+    proc.start()
+    status, value = queue.get()
+    proc.join()
+    if status != "ok":
+        raise LCRError(value)
+    return value
+
+
+def matmul_peak(threads: int | None, seconds: float = 1.0) -> dict:
+    """This CPU's practical MatMul rate under OpenVINO (GMAC/s), FP32 and INT8: a [512x1024] x
+    [1024x1024] product, INT8 through FakeQuantize on both operands (VNNI kernels)."""
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    M, K, N = 512, 1024, 1024
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((K, N)).astype(np.float32)
+    config = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1, "INFERENCE_PRECISION_HINT": "f32"}
+    if threads:
+        config["INFERENCE_NUM_THREADS"] = int(threads)
+
+    def fq(node, lo, hi):
+        c = [ops.constant(np.float32(v)) for v in (lo, hi, lo, hi)]
+        return ops.fake_quantize(node, *c, 256)
+
+    out = {}
+    for precision in ("fp32", "int8"):
+        x = ops.parameter([M, K], np.float32, name="x")
+        if precision == "fp32":
+            y = ops.matmul(x, ops.constant(w), False, False)
+        else:
+            y = ops.matmul(fq(x, -4.0, 4.0), fq(ops.constant(w), -4.0, 4.0), False, False)
+        compiled = ov.Core().compile_model(ov.Model([y], [x]), "CPU", config)
+        req = compiled.create_infer_request()
+        data = rng.standard_normal((M, K)).astype(np.float32)
+        for _ in range(3):
+            req.infer({0: data})
+        n, t0 = 0, time.perf_counter()
+        times = []
+        while time.perf_counter() - t0 < seconds:
+            t = time.perf_counter()
+            req.infer({0: data}, share_inputs=True)
+            times.append(time.perf_counter() - t)
+            n += 1
+        out[precision] = M * K * N / float(np.median(times)) / 1e9
+    return out
+
+
+def benchmark_app(path: str, threads: int | None, seconds: int = 10) -> dict | None:
+    """OpenVINO's own benchmark_app on one IR (stateless; random inputs), if it is installed."""
+    exe = shutil.which("benchmark_app")
+    if exe is None:
+        return None
+    cmd = [exe, "-m", path, "-d", "CPU", "-hint", "none", "-nstreams", "1", "-nireq", "1",
+           "-api", "sync", "-t", str(seconds), "-infer_precision", "f32"]
+    if threads:
+        cmd += ["-nthreads", str(threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ})
+    res = {"command": " ".join(cmd[1:])}
+    for line in proc.stdout.splitlines():
+        for key in ("Median", "Average", "Min", "Throughput"):
+            if line.replace(" ", "").startswith(f"[INFO]{key}:"):
+                try:
+                    res[key.lower()] = float(line.split(":")[-1].split()[0])
+                except ValueError:
+                    pass
+    if proc.returncode != 0:
+        res["error"] = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
+    return res

@@ -1,0 +1,101 @@
+"""`lcr-edge bench --model DIR`: per-frame latency, stages, fps, memory and MAC rate per backend."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+
+
+def _table(rows: list[dict], peak: dict | None) -> list[str]:
+    lines = [f"{'backend':<12} {'prec':<5} {'median':>7} {'p90':>7} {'p99':>7} | {'prep':>5} "
+             f"{'edges':>5} {'infer':>6} {'inf p90':>7} | {'fps':>6} {'peak MB':>7} "
+             f"{'GMAC/s':>7} {'of peak':>7}"]
+    for r in rows:
+        s, lat = r["stages_ms"], r["latency_ms"]
+        frac = "-"
+        if peak and r.get("gmacs_per_s"):
+            frac = f"{100 * r['gmacs_per_s'] / peak[r['precision']]:.0f} %"
+        gm = f"{r['gmacs_per_s']:.1f}" if r.get("gmacs_per_s") else "-"
+        lines.append(
+            f"{r['backend']:<12} {r['precision']:<5} {lat['median']:>7.3f} {lat['p90']:>7.3f} "
+            f"{lat['p99']:>7.3f} | {s['preprocess']['median']:>5.2f} {s['edges']['median']:>5.2f} "
+            f"{s['inference']['median']:>6.3f} {s['inference']['p90']:>7.3f} | {r['fps']:>6.0f} "
+            f"{r['peak_rss_mb']:>7.0f} {gm:>7} {frac:>7}")
+    return lines
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def bench(
+        model: Path = typer.Option(..., "--model", "-m", help="Exported model folder."),
+        backend: list[str] = typer.Option(["openvino", "onnxruntime", "torch"], "--backend",
+                                          help="Backend(s) to run (repeatable)."),
+        precision: list[str] = typer.Option(None, "--precision",
+                                            help="int8 and/or fp32 (default: all present)."),
+        frames: int = typer.Option(500, "--frames", help="Timed frames per configuration."),
+        threads: int = typer.Option(None, "--threads",
+                                    help="Inference threads [default: all cores]."),
+        peak: bool = typer.Option(True, "--peak/--no-peak",
+                                  help="Measure this CPU's MatMul peak (OpenVINO) for the "
+                                       "'of peak' column."),
+        bench_app: bool = typer.Option(False, "--benchmark-app",
+                                       help="Cross-check OpenVINO rows with benchmark_app."),
+        as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
+    ):
+        """Benchmark every backend/precision of a model folder, frame by frame, single stream.
+        Each configuration runs in its own process. Latency = preprocess + edges + inference."""
+        from lcr_edge import artifact
+        from lcr_edge.bench import benchmark_app, configurations, matmul_peak, run_isolated
+        from lcr_edge.errors import LCRError
+
+        meta = artifact.read_metadata(model)
+        configs = configurations(meta, backend)
+        if precision:
+            configs = [c for c in configs if c[1] in precision]
+        if not configs:
+            raise LCRError(f"{model}: nothing to benchmark for backend(s) {', '.join(backend)}")
+        rows = []
+        for b, p in configs:
+            if not as_json:
+                typer.echo(f"running {b} {p} ({frames} frames) ...", err=True)
+            try:
+                rows.append(run_isolated(str(model), b, p, frames, threads))
+            except LCRError as exc:
+                if b != "torch":
+                    raise
+                typer.echo(f"skipping torch: {exc}", err=True)
+        peak_rates = matmul_peak(threads) if peak else None
+        cross = {}
+        if bench_app:
+            for p in artifact.precisions(meta):
+                if "openvino" in meta["files"][p]:
+                    path = artifact.model_file(model, meta, p, "openvino")
+                    cross[p] = benchmark_app(str(path), threads)
+        load = os.getloadavg()
+        result = {"model": str(model), "variant": meta["variant"], "threads": threads,
+                  "cpu_count": os.cpu_count(), "load_average": load, "rows": rows,
+                  "matmul_peak_gmacs": peak_rates, "benchmark_app": cross}
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+            return
+        typer.echo(f"{meta['variant']}: {meta['macs_per_frame'] / 1e6:.0f} M MACs/frame, "
+                   f"threads {threads or 'default'}, {os.cpu_count()} cores, load average "
+                   f"{load[0]:.2f} (latency in ms per frame)")
+        for line in _table(rows, peak_rates):
+            typer.echo(line)
+        if peak_rates:
+            typer.echo(f"MatMul peak (OpenVINO, 512x1024x1024): FP32 {peak_rates['fp32']:.0f}, "
+                       f"INT8 {peak_rates['int8']:.0f} GMAC/s")
+        for p, r in cross.items():
+            if r:
+                typer.echo(f"benchmark_app {p}: median {r.get('median', float('nan')):.3f} ms "
+                           f"({r['command']})")
+        fp = {r["backend"]: r for r in rows if r["precision"] == "fp32"}
+        for r in rows:
+            if r["precision"] == "int8" and r["backend"] in fp:
+                ratio = fp[r["backend"]]["stages_ms"]["inference"]["median"] / \
+                    r["stages_ms"]["inference"]["median"]
+                typer.echo(f"{r['backend']}: INT8 inference {ratio:.2f}x faster than FP32")

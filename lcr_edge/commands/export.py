@@ -1,0 +1,56 @@
+"""`lcr-edge export CKPT --out DIR`: the streaming step as ONNX and OpenVINO IR (FP32) + model.json."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def export(
+        checkpoint: Path = typer.Argument(..., help="Checkpoint (.pt) written by `lcr-edge train`."),
+        out: Path = typer.Option(..., "--out", "-o", help="Artifact folder to write (created)."),
+        fmt: str = typer.Option("all", "--format", help="onnx, openvino or all."),
+        frame_rate: float = typer.Option(None, "--frame-rate",
+                                         help="Frames per second the model expects "
+                                              "[default: the checkpoint's, else 12 (Jester)]."),
+        data: Path = typer.Option(None, "--data", help="Dataset folder (Jester layout): measure "
+                                  "validation top-1 and record it in model.json."),
+        limit: int = typer.Option(None, "--limit", help="With --data: at most this many "
+                                  "validation clips."),
+        as_json: bool = typer.Option(False, "--json", help="Print model.json's content as JSON."),
+    ):
+        """Export a checkpoint's streaming step (frame, edge, state -> logits, new state) with
+        static shapes: ONNX FP32, OpenVINO IR FP32 stateless and stateful, and model.json."""
+        from lcr_edge.model.checkpoint import load_checkpoint
+        from quantize.export import export_fp32
+
+        t0 = time.perf_counter()
+        model, ckpt = load_checkpoint(checkpoint)
+        accuracy = None
+        if data is not None:
+            from quantize.evaluate import evaluate_torch, validation_loader
+
+            loader = validation_loader(data, ckpt, limit=limit)
+            accuracy = evaluate_torch(model, loader)
+        meta = export_fp32(model, ckpt, checkpoint, out, fmt, frame_rate, accuracy)
+        if as_json:
+            typer.echo(json.dumps(meta, indent=2))
+            return
+        typer.echo(f"exported {meta['variant']} ({meta['params'] / 1e6:.2f} M params, "
+                   f"{meta['macs_per_frame'] / 1e6:.0f} M MACs/frame) in "
+                   f"{time.perf_counter() - t0:.1f} s to {out}")
+        for precision, kinds in meta["files"].items():
+            for kind, entry in kinds.items():
+                typer.echo(f"  {precision:<5} {kind:<18} {entry['path']:<28} "
+                           f"{entry['bytes'] / 1e6:7.2f} MB")
+        for precision, diffs in meta["parity"].items():
+            typer.echo(f"  parity {precision} vs PyTorch (max |dlogits|, 8 frames): " +
+                       ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()))
+        if accuracy:
+            typer.echo(f"  validation top-1 (FP32, PyTorch): {accuracy['top1']:.2f} % "
+                       f"on {accuracy['clips']} clips")

@@ -1,0 +1,258 @@
+"""Frame-by-frame recognition from an exported model folder, with the recurrent state kept inside.
+
+>>> rec = Recognizer.open("exports/lcr-s")           # doctest: +SKIP
+>>> probs = rec.step(frame_bgr)                      # doctest: +SKIP  (HxWx3 uint8 -> [K] floats)
+>>> rec.labels[int(probs.argmax())], rec.timings     # doctest: +SKIP
+>>> rec.reset()                                      # doctest: +SKIP  (a new stream)
+
+Backends: "openvino" (stateful IR when present: the state stays in the infer request),
+"onnxruntime" (state carried as a numpy array), "torch" (the FP32 checkpoint; the only one that
+imports torch). Preprocessing and edges come from the folder's model.json through
+`lcr_edge.preprocess.Preprocess`, the project's single definition.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lcr_edge import artifact
+from lcr_edge.artifact import INPUTS, LOGITS, STATE_IN, STATE_OUT
+from lcr_edge.edges import check_frame, edge_map
+from lcr_edge.errors import LCRError
+from lcr_edge.preprocess import Preprocess
+
+BACKENDS = ("openvino", "onnxruntime", "torch")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max())
+    return z / z.sum()
+
+
+class _StateCarrier:
+    """Stateless graph: state in, new_state out; the state lives here as a numpy array."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+        self.reset()
+
+    def reset(self):
+        self.state = np.zeros(self.shape, np.float32)
+
+
+class OpenVINOBackend:
+    """OpenVINO CPU, FP32 or INT8; stateful IR (state in the request) unless stateful=False."""
+
+    name = "openvino"
+
+    def __init__(self, folder, meta, precision, threads=None, stateful=True, verify=True):
+        import openvino as ov
+
+        kind = "openvino_stateful" if stateful else "openvino"
+        path = artifact.model_file(folder, meta, precision, kind, verify)
+        config = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1,
+                  # the CPU plugin runs FP32 layers in bf16 by default where the CPU has it
+                  "INFERENCE_PRECISION_HINT": "f32"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        try:
+            core = ov.Core()
+            self.compiled = core.compile_model(core.read_model(path), "CPU", config)
+        except RuntimeError as exc:
+            raise LCRError(f"{path}: OpenVINO cannot load it ({str(exc).splitlines()[0][:200]})") \
+                from None
+        _check_ports(path, meta, {p.any_name: list(p.shape) for p in self.compiled.inputs},
+                     {p.any_name: list(p.shape) for p in self.compiled.outputs}, stateful)
+        self.request = self.compiled.create_infer_request()
+        self.stateful, self.path = stateful, path
+        self.carrier = None if stateful else _StateCarrier(meta["state"][0]["shape"])
+        self.reset()
+
+    def reset(self):
+        if self.stateful:
+            self.request.reset_state()
+        else:
+            self.carrier.reset()
+
+    def infer(self, frame: np.ndarray, edge: np.ndarray) -> np.ndarray:
+        """frame [1,3,S,S], edge [1,1,S,S] float32 -> logits [K] (a copy)."""
+        inputs = {"frame": frame, "edge": edge}
+        if not self.stateful:
+            inputs[STATE_IN] = self.carrier.state
+        out = self.request.infer(inputs, share_inputs=True, share_outputs=True)
+        if not self.stateful:
+            self.carrier.state = out[STATE_OUT].copy()  # the output buffer is reused next call
+        return out[LOGITS][0].copy()
+
+
+class OnnxRuntimeBackend:
+    """ONNX Runtime CPU, FP32 or INT8 (QDQ); state carried as a numpy array."""
+
+    name = "onnxruntime"
+
+    def __init__(self, folder, meta, precision, threads=None, verify=True):
+        import onnxruntime as ort
+
+        path = artifact.model_file(folder, meta, precision, "onnx", verify)
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.inter_op_num_threads = 1
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise LCRError(f"{path}: ONNX Runtime cannot load it "
+                           f"({str(exc).splitlines()[0][:200]})") from None
+        _check_ports(path, meta, {i.name: i.shape for i in self.session.get_inputs()},
+                     {o.name: o.shape for o in self.session.get_outputs()}, stateful=False)
+        self.path = path
+        self.carrier = _StateCarrier(meta["state"][0]["shape"])
+
+    def reset(self):
+        self.carrier.reset()
+
+    def infer(self, frame, edge):
+        logits, self.carrier.state = self.session.run(
+            [LOGITS, STATE_OUT], {"frame": frame, "edge": edge, STATE_IN: self.carrier.state})
+        return logits[0]
+
+
+class TorchBackend:
+    """PyTorch FP32 from the checkpoint copied into the folder (or a checkpoint file)."""
+
+    name = "torch"
+
+    def __init__(self, folder, meta, precision, threads=None, verify=True, checkpoint=None):
+        import torch
+
+        from lcr_edge.model.checkpoint import load_checkpoint
+
+        if precision != "fp32":
+            raise LCRError(f"the torch backend runs FP32 only, not {precision}")
+        if checkpoint is None:
+            checkpoint = artifact.model_file(folder, {"files": {"fp32": meta["files"].get(
+                "torch", {})}}, "fp32", "checkpoint", verify)
+        if threads:
+            torch.set_num_threads(int(threads))
+        self.torch = torch
+        self.model, _ = load_checkpoint(checkpoint)
+        self.path = Path(checkpoint)
+        self.reset()
+
+    def reset(self):
+        self.state = self.model.initial_state(1)
+
+    def infer(self, frame, edge):
+        with self.torch.inference_mode():
+            logits, self.state = self.model.step(self.torch.from_numpy(frame),
+                                                 self.torch.from_numpy(edge), self.state)
+        return logits[0].numpy()
+
+
+def _check_ports(path, meta, inputs: dict, outputs: dict, stateful: bool):
+    """The graph's inputs/outputs must be the ones model.json describes (a mismatched folder)."""
+    want_in = {k: meta["inputs"][k] for k in INPUTS}
+    want_out = {LOGITS: meta["outputs"][LOGITS]}
+    if not stateful:
+        want_in[STATE_IN] = want_out[STATE_OUT] = meta["state"][0]["shape"]
+    for kind, want, got in (("inputs", want_in, inputs), ("outputs", want_out, outputs)):
+        got = {k: [d if isinstance(d, str) else int(d) for d in v] for k, v in got.items()}
+        if got != {k: list(v) for k, v in want.items()}:
+            raise LCRError(f"{path}: model {kind} {got} do not match model.json {want}; "
+                           f"the folder mixes files from different exports")
+
+
+def open_backend(folder, backend: str, precision: str, threads=None, verify=True, **kw):
+    """One backend object with `infer(frame, edge) -> logits [K]` and `reset()`."""
+    meta = artifact.read_metadata(folder)
+    cls = {"openvino": OpenVINOBackend, "onnxruntime": OnnxRuntimeBackend,
+           "torch": TorchBackend}.get(backend)
+    if cls is None:
+        raise LCRError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    return cls(Path(folder), meta, precision, threads=threads, verify=verify, **kw)
+
+
+class Recognizer:
+    """Streaming gesture recognizer over one exported model; see the module docstring."""
+
+    def __init__(self, backend, metadata: dict, precision: str):
+        self._backend = backend
+        self.metadata = metadata
+        self.precision = precision
+        self.backend = backend.name
+        self.labels: list[str] = list(metadata["labels"])
+        self.frame_rate = float(metadata["frame_rate"])
+        self.preprocess = Preprocess.from_dict(metadata)
+        self.timings: dict[str, float] = {"preprocess": 0.0, "edges": 0.0, "inference": 0.0}
+
+    @classmethod
+    def open(cls, artifact_dir, backend: str = "openvino", threads: int | None = None,
+             precision: str | None = None, verify: bool = True) -> Recognizer:
+        """Open an exported folder. precision None: INT8 where the backend has it, else FP32.
+        For backend="torch", artifact_dir may also be a checkpoint (.pt) file."""
+        path = Path(artifact_dir)
+        if backend == "torch" and path.is_file():
+            return cls._from_checkpoint(path, threads)
+        meta = artifact.read_metadata(path)
+        if backend not in BACKENDS:
+            raise LCRError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        if precision not in (None, "int8", "fp32"):
+            raise LCRError(f"precision must be int8, fp32 or None, got {precision!r}")
+        if precision is None:
+            kind = {"openvino": "openvino_stateful", "onnxruntime": "onnx"}.get(backend)
+            have = [p for p in artifact.precisions(meta) if kind in meta["files"].get(p, {})]
+            precision = have[0] if have else "fp32"
+        return cls(open_backend(path, backend, precision, threads, verify), meta, precision)
+
+    @classmethod
+    def _from_checkpoint(cls, path: Path, threads):
+        from lcr_edge.model.checkpoint import read_checkpoint
+
+        ckpt = read_checkpoint(path)
+        meta = {"labels": ckpt["labels"], "frame_rate": ckpt.get("frame_rate", 12.0),
+                "variant": ckpt["config"].get("variant"), **ckpt.get("preprocess", {})}
+        if "input_size" not in meta:
+            meta.update(Preprocess().to_dict())
+        return cls(TorchBackend(path.parent, meta, "fp32", threads, checkpoint=path), meta, "fp32")
+
+    def reset(self) -> None:
+        """Start a new stream: the recurrent state back to zeros."""
+        self._backend.reset()
+
+    def prepare(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """BGR uint8 HxWx3 -> (frame [1,3,S,S], edge [1,1,S,S]) float32, timing both stages.
+        Same result as `Preprocess.__call__`, split so the edge stage is timed on its own."""
+        check_frame(frame_bgr)
+        t0 = time.perf_counter()
+        small = self.preprocess.resize(frame_bgr)
+        x = self.preprocess.normalise(small)
+        t1 = time.perf_counter()
+        e = edge_map(small, self.preprocess.edges).astype(np.float32)
+        t2 = time.perf_counter()
+        self.timings["preprocess"], self.timings["edges"] = (t1 - t0) * 1e3, (t2 - t1) * 1e3
+        return x[None], e[None, None]
+
+    def step(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """One frame (HxWx3 BGR uint8, any size) -> class probabilities [K] (float32)."""
+        x, e = self.prepare(frame_bgr)
+        return self.step_prepared(x, e)
+
+    def step_prepared(self, frame: np.ndarray, edge: np.ndarray) -> np.ndarray:
+        """Model inputs already made (frame [1,3,S,S], edge [1,1,S,S]) -> probabilities [K]."""
+        t0 = time.perf_counter()
+        logits = self._backend.infer(frame, edge)
+        self.timings["inference"] = (time.perf_counter() - t0) * 1e3
+        return softmax(logits.astype(np.float32))
+
+    def logits_prepared(self, frame: np.ndarray, edge: np.ndarray) -> np.ndarray:
+        """Like `step_prepared` but the raw logits [K] (parity checks)."""
+        return np.asarray(self._backend.infer(frame, edge), np.float32)
+
+    def __repr__(self) -> str:
+        return (f"Recognizer({self.metadata.get('variant')}, backend={self.backend}, "
+                f"precision={self.precision}, classes={len(self.labels)})")

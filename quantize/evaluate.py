@@ -1,0 +1,135 @@
+"""Validation top-1 of a model at every stage of export: PyTorch FP32, fake-quantized PyTorch, and
+the exported files themselves run through `lcr_edge.runtime` backends (what users deploy).
+
+Clip score as the paper's Jester protocol (and training.evaluate): for each class the highest
+probability over the last 10 frames; the clip's prediction is the best class by that.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lcr_edge.errors import LCRError
+from lcr_edge.preprocess import Preprocess
+
+LAST_FRAMES = 10
+
+
+class Triples:
+    """Re-iterable `triples(loader)` with the loader's length (epochs, progress bars)."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __iter__(self):
+        return triples(self.loader)
+
+    def __len__(self):
+        return len(self.loader)
+
+
+def triples(loader):
+    """(frames [B,F,3,S,S], edges [B,F,1,S,S], labels [B]) from training.data batches or tuples."""
+    for batch in loader:
+        if hasattr(batch, "frames"):
+            batch = (batch.frames, batch.edges, batch.labels)
+        frames, edges, labels = batch[:3]
+        if len(labels):
+            yield frames, edges, labels
+
+
+def _loader(data: Path, ckpt: dict, split: str, train: bool, limit: int | None, frames: int,
+            batch_size: int, workers: int, shuffle: bool):
+    try:
+        from training.data import ClipDataset, make_loader
+    except ImportError as exc:
+        raise LCRError(f"--data needs the training package (training.data): {exc}") from None
+    pre = Preprocess.from_dict(ckpt["preprocess"]) if "preprocess" in ckpt else Preprocess()
+    ds = ClipDataset.from_dir(data, split=split, frames=frames, train=train, preprocess=pre)
+    if list(ds.labels) != list(ckpt["labels"]):
+        raise LCRError(f"{data}: its labels differ from the checkpoint's ({len(ds.labels)} vs "
+                       f"{len(ckpt['labels'])} classes, or another order)")
+    if limit and limit < len(ds.clips):  # evenly spaced, so every class keeps some clips
+        idx = np.linspace(0, len(ds.clips) - 1, limit).round().astype(int)
+        ds.clips = [ds.clips[i] for i in idx]
+    return make_loader(ds, batch_size=batch_size, shuffle=shuffle, workers=workers)
+
+
+def validation_loader(data, ckpt: dict, limit: int | None = None, frames: int = 32,
+                      batch_size: int = 8, workers: int = 2):
+    return _loader(Path(data), ckpt, "validation", False, limit, frames, batch_size, workers, False)
+
+
+def train_loader(data, ckpt: dict, limit: int | None = None, frames: int = 32,
+                 batch_size: int = 8, workers: int = 2):
+    return _loader(Path(data), ckpt, "train", True, limit, frames, batch_size, workers, True)
+
+
+def top1(probs: np.ndarray, targets: np.ndarray) -> float:
+    """Paper clip score -> top-1 in percent. probs [N,F,K], targets [N]."""
+    try:  # the project's definition, when the training package is installed
+        from training.evaluate import EvalResult
+
+        return 100.0 * EvalResult([""] * probs.shape[-1], probs, targets, []).metrics()[
+            "top1_paper"]
+    except ImportError:
+        pred = probs[:, -LAST_FRAMES:].max(axis=1).argmax(-1)
+        return 100.0 * float((pred == targets).mean())
+
+
+def summary(probs: np.ndarray, targets: np.ndarray) -> dict:
+    return {"top1": round(top1(probs, targets), 2), "clips": int(len(targets)),
+            "frames": int(probs.shape[1]), "score": "max over the last 10 frames"}
+
+
+@torch.no_grad()
+def predict_step(step, loader) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame probabilities [N,F,K] and targets [N] from a step module (FP32 or fake-quant),
+    state carried, batched over clips."""
+    step.eval()
+    probs, targets = [], []
+    for frames, edges, labels in triples(loader):
+        state = step.model.initial_state(frames.shape[0]) if hasattr(step, "model") else None
+        out = []
+        for t in range(frames.shape[1]):
+            logits, state = step(frames[:, t], edges[:, t], state)
+            out.append(torch.softmax(logits.float(), -1))
+        probs.append(torch.stack(out, 1).numpy())
+        targets.append(labels.numpy())
+    return _cat(probs, targets)
+
+
+def predict_backend(backend, loader) -> tuple[np.ndarray, np.ndarray]:
+    """The same with an exported file through a runtime backend (batch 1, clip by clip)."""
+    from lcr_edge.runtime import softmax
+
+    probs, targets = [], []
+    for frames, edges, labels in triples(loader):
+        x, e = frames.numpy(), edges.numpy()
+        for b in range(x.shape[0]):
+            backend.reset()
+            probs.append(np.stack([softmax(backend.infer(x[b, t : t + 1], e[b, t : t + 1]))
+                                   for t in range(x.shape[1])])[None])
+        targets.append(labels.numpy())
+    return _cat(probs, targets)
+
+
+def _cat(probs, targets):
+    if not probs:
+        raise LCRError("no readable validation clips")
+    return np.concatenate(probs), np.concatenate(targets)
+
+
+def evaluate_torch(model, loader) -> dict:
+    from quantize.step import StepModule
+
+    return summary(*predict_step(StepModule(model), loader))
+
+
+def agreement(probs_a: np.ndarray, probs_b: np.ndarray, after: int = 10) -> float:
+    """Percent of frames (after the first `after` of each clip) where the top-1 classes agree."""
+    a, b = probs_a[:, after:].argmax(-1), probs_b[:, after:].argmax(-1)
+    return round(100.0 * float((a == b).mean()), 2)

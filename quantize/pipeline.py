@@ -1,0 +1,149 @@
+"""`lcr-edge quantize`: checkpoint + data -> an artifact folder with FP32 and INT8 models.
+
+    1. FP32 export (quantize.export) and FP32 validation top-1 (PyTorch)
+    2. PTQ: NNCF calibration on training clips -> INT8 ONNX/IR in a scratch folder -> top-1 (OpenVINO)
+    3. QAT: fine-tune the PTQ model through the step loop -> INT8 ONNX (QDQ) + IR stateless and
+       stateful into the folder -> top-1 (OpenVINO) and per-frame top-1 agreement with FP32
+Accuracies of INT8 are measured on the exported OpenVINO files (what a user runs), FP32 in PyTorch
+(the export matches it to ~1e-6).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from lcr_edge.artifact import FILES, METADATA, file_entry
+from lcr_edge.io import write_json
+from lcr_edge.model.checkpoint import load_checkpoint
+from quantize import evaluate, qat
+from quantize.export import export_fp32, export_onnx, make_stateful, publish, save_ir, staging
+from quantize.step import StepModule, example_inputs, rollout
+
+
+@dataclass
+class QuantizeConfig:
+    epochs: int = 1  # QAT epochs over the training split; 0 = post-training quantization only
+    steps: int | None = None  # stop QAT after this many batches
+    lr: float = 2e-5
+    batch_size: int = 8
+    frames: int = 32  # frames per training/validation clip
+    calibration: int = 256  # (frame, edge, state) triples for NNCF's range statistics
+    train_limit: int | None = None  # at most this many training clips
+    val_limit: int | None = None  # at most this many validation clips
+    workers: int = 2
+    wkv_int8: bool = False  # also quantize Bi-WKV's internal products (slower here, see docs)
+
+
+def _export_int8(native, model, folder: Path) -> None:
+    """Fake-quantized step (torch.fake_quantize) -> INT8 ONNX (QDQ) + IR stateless and stateful."""
+    import openvino as ov
+
+    onnx_path = export_onnx(native, example_inputs(model), folder / FILES[("int8", "onnx")])
+    ir = ov.convert_model(str(onnx_path))  # QDQ pairs become FakeQuantize: INT8 kernels
+    save_ir(ir, folder / FILES[("int8", "openvino")])
+    save_ir(make_stateful(ir), folder / FILES[("int8", "openvino_stateful")])
+
+
+def _openvino_probs(folder: Path, loader, threads=None):
+    from lcr_edge.runtime import OpenVINOBackend
+
+    meta = _scratch_meta(folder)
+    return evaluate.predict_backend(OpenVINOBackend(folder, meta, "int8", threads, True, False),
+                                    loader)
+
+
+def _scratch_meta(folder: Path) -> dict:
+    import json
+
+    return json.loads((folder / METADATA).read_text())
+
+
+def quantize_checkpoint(ckpt_path: Path, data: Path, out: Path, cfg: QuantizeConfig,
+                        log=print, progress=None) -> dict:
+    """The whole pipeline on a dataset folder; returns model.json's content."""
+    model, ckpt = load_checkpoint(ckpt_path)
+    val = evaluate.validation_loader(data, ckpt, cfg.val_limit, cfg.frames, cfg.batch_size,
+                                     cfg.workers)
+    train = evaluate.train_loader(data, ckpt, cfg.train_limit, cfg.frames, cfg.batch_size,
+                                  cfg.workers)
+    return quantize_model(model, ckpt, Path(ckpt_path), Path(out), evaluate.Triples(train),
+                          evaluate.Triples(val), cfg, log, progress)
+
+
+def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cfg: QuantizeConfig,
+                   log=print, progress=None) -> dict:
+    """train, val: re-iterables of (frames [B,F,3,S,S], edges [B,F,1,S,S], labels [B]);
+    val None skips the accuracy table (tests)."""
+    t0 = time.perf_counter()
+    torch.manual_seed(0)
+    acc, fp32_probs, targets = {}, None, None
+    if val is not None:
+        log("FP32: validating in PyTorch ...")
+        fp32_probs, targets = evaluate.predict_step(StepModule(model), val)
+        acc["fp32"] = evaluate.summary(fp32_probs, targets)
+        log(f"  FP32 top-1 {acc['fp32']['top1']:.2f} % ({len(targets)} clips)")
+    meta = export_fp32(model, ckpt, ckpt_path, out, "all", accuracy=acc.get("fp32"))
+
+    log(f"PTQ: calibrating on {cfg.calibration} frames of training clips ...")
+    items = qat.calibration_items(model, train, cfg.calibration)
+    qstep = qat.quantize_ptq(model, items, cfg.wkv_int8)
+    if val is not None:
+        with staging(out) as scratch:
+            _export_int8(qat.to_native_fake_quant(qstep), model, scratch)
+            write_json(scratch / METADATA, {**meta, "files": {"int8": {
+                k: file_entry(scratch, FILES[("int8", k)]) for k in ("onnx", "openvino_stateful")}}})
+            ptq_probs, _ = _openvino_probs(scratch, val)
+        acc["ptq_int8"] = evaluate.summary(ptq_probs, targets)
+        acc["ptq_int8"]["agreement_with_fp32"] = evaluate.agreement(ptq_probs, fp32_probs)
+        log(f"  PTQ-INT8 top-1 {acc['ptq_int8']['top1']:.2f} % (OpenVINO)")
+
+    losses = []
+    if cfg.epochs > 0:
+        log(f"QAT: fine-tuning {cfg.epochs} epoch(s) on the training split ...")
+        losses = qat.fine_tune(qstep, train, cfg.epochs, cfg.lr, cfg.steps, progress)
+    native = qat.to_native_fake_quant(qstep)
+    name = "qat_int8" if cfg.epochs > 0 else "ptq_int8"
+    with staging(out) as tmp:
+        _export_int8(native, model, tmp)
+        names = [FILES[("int8", k)] for k in ("onnx", "openvino", "openvino_stateful")]
+        meta = publish(tmp, out, meta, names)
+    if cfg.epochs > 0 and val is not None:
+        q_probs, _ = _openvino_probs(out, val)
+        acc[name] = evaluate.summary(q_probs, targets)
+        acc[name]["agreement_with_fp32"] = evaluate.agreement(q_probs, fp32_probs)
+        log(f"  QAT-INT8 top-1 {acc[name]['top1']:.2f} % (OpenVINO)")
+    meta["accuracy"] = acc
+    meta["quantization"] = {
+        "method": "NNCF QAT" if cfg.epochs > 0 else "NNCF PTQ", "int8_from": name,
+        "nncf": __import__("nncf").__version__, "config": asdict(cfg),
+        "quantizers": qat.count_quantizers(qstep), "calibration_items": len(items),
+        "qat_batches": len(losses), "qat_loss_first_last": losses[:1] + losses[-1:],
+        "float_ops": [] if cfg.wkv_int8 else ["matmul", "mul", "sum"],
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    meta["parity"]["int8"] = _int8_parity(out, native, model)
+    write_json(out / METADATA, meta)
+    return meta
+
+
+def _int8_parity(out: Path, native, model, frames: int = 8) -> dict:
+    """Max |logits| difference of the INT8 files against the fake-quantized PyTorch step."""
+    import numpy as np
+
+    from lcr_edge.runtime import open_backend
+
+    g = torch.Generator().manual_seed(1)
+    S = model.config.image_size
+    x = torch.randn(frames, 3, S, S, generator=g)
+    e = (torch.rand(frames, 1, S, S, generator=g) > 0.85).float()
+    ref = rollout(native, x, e, model.initial_state(1)).numpy()
+    res = {}
+    for backend in ("onnxruntime", "openvino"):
+        b = open_backend(out, backend, "int8", verify=False)
+        got = np.stack([b.infer(x[t : t + 1].numpy(), e[t : t + 1].numpy()) for t in range(frames)])
+        res[backend] = float(np.abs(got - ref).max())
+    return res

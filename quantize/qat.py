@@ -1,0 +1,188 @@
+"""INT8 with NNCF: post-training quantization (PTQ) and quantization-aware fine-tuning (QAT).
+
+    calibration triples (frame, edge, state) from FP32 rollouts over training clips
+    -> nncf.quantize(StepModule)                       PTQ: fake-quantizers with calibrated ranges
+    -> fine-tune through the step loop (BPTT)          QAT: weights and quantizer ranges learn
+    -> to_native_fake_quant()                          NNCF quantizers -> torch.fake_quantize_*
+    -> ONNX export (plain QuantizeLinear/DequantizeLinear) -> OpenVINO IR INT8 (stateless, stateful)
+
+QAT trains the streaming step, not `forward(clip)`: the step is the graph that gets exported, so
+each quantizer sees exactly the tensors it will see at run time (a quantized `forward` would get a
+separate quantizer per frame of its loop).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable
+
+import torch
+import torch.nn.functional as F
+
+from lcr_edge.model import LCR
+from quantize.step import StepModule
+
+
+def calibration_items(model: LCR, batches: Iterable, max_items: int = 200, every: int = 4):
+    """(frame [1,3,S,S], edge [1,1,S,S], state) triples with realistic states: the FP32 model is
+    rolled over each clip and every `every`-th frame is kept (state = the one entering it)."""
+    items = []
+    with torch.no_grad():
+        for frames, edges, _ in batches:
+            for b in range(frames.shape[0]):
+                state = model.initial_state(1)
+                for t in range(frames.shape[1]):
+                    x, e = frames[b, t][None], edges[b, t][None]
+                    if t % every == 0:
+                        items.append((x, e, state))
+                        if len(items) >= max_items:
+                            return items
+                    _, state = model.step(x, e, state)
+    return items
+
+
+def ignored_scope():
+    """Quantize the Linear and Conv layers (almost all MACs) and keep the rest in float: Bi-WKV's
+    block products (matmul, mul, sum) mix exponentially decayed values whose range INT8 would
+    crush, and INT8 there put slow int8 Transposes between them in OpenVINO (measured)."""
+    import nncf
+
+    return nncf.IgnoredScope(types=["matmul", "mul", "sum"], validate=False)
+
+
+def quantize_ptq(model: LCR, items: list, wkv_int8: bool = False) -> torch.nn.Module:
+    """NNCF post-training quantization of the streaming step -> a fake-quantized StepModule."""
+    import nncf
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
+
+    step = StepModule(copy.deepcopy(model).eval())
+    advanced = AdvancedQuantizationParameters(overflow_fix=OverflowFix.DISABLE)  # VNNI: no overflow
+    return nncf.quantize(step, nncf.Dataset(items), subset_size=len(items),
+                         model_type=nncf.ModelType.TRANSFORMER, advanced_parameters=advanced,
+                         ignored_scope=None if wkv_int8 else ignored_scope())
+
+
+def clip_loss(step, frames, edges, labels, smoothing: float = 0.1, skip: int = 0):
+    """Cross-entropy over every frame's logits after `skip`, state carried through the clip.
+    frames [B,F,3,S,S], edges [B,F,1,S,S], labels [B] -> (loss, logits [B,F,K])."""
+    B, Fr = frames.shape[:2]
+    state = step.model.initial_state(B, frames.device)
+    logits = []
+    for t in range(Fr):
+        lg, state = step(frames[:, t], edges[:, t], state)
+        logits.append(lg)
+    logits = torch.stack(logits, 1)
+    used = logits[:, skip:]
+    target = labels[:, None].expand(B, used.shape[1])
+    loss = F.cross_entropy(used.reshape(-1, used.shape[-1]), target.reshape(-1),
+                           label_smoothing=smoothing)
+    return loss, logits
+
+
+def fine_tune(qstep: torch.nn.Module, train_batches, epochs: int = 1, lr: float = 2e-5,
+              max_steps: int | None = None, progress=None) -> list[float]:
+    """Quantization-aware fine-tuning of a fake-quantized StepModule (in place); returns losses.
+    A small cosine-decayed learning rate: the weights start from a trained checkpoint."""
+    qstep.train()
+    opt = torch.optim.AdamW(qstep.parameters(), lr=lr, weight_decay=0.0)
+    total = max_steps or epochs * max(1, _len(train_batches))
+    losses, step_i = [], 0
+    for _ in range(epochs):
+        for frames, edges, labels in train_batches:
+            for g in opt.param_groups:
+                g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step_i / max(1, total)))
+            loss, _ = clip_loss(qstep, frames, edges, labels)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(qstep.parameters(), 1.0)
+            opt.step()
+            losses.append(float(loss.detach()))
+            step_i += 1
+            if progress is not None:
+                progress(step_i, total, losses[-1])
+            if max_steps and step_i >= max_steps:
+                qstep.eval()
+                return losses
+    qstep.eval()
+    return losses
+
+
+def _len(x) -> int:
+    try:
+        return len(x)
+    except TypeError:
+        return 1
+
+
+class NativeFakeQuant(torch.nn.Module):
+    """torch.fake_quantize_per_{tensor,channel}_affine with fixed parameters: exports to plain
+    ONNX QuantizeLinear/DequantizeLinear and to OpenVINO FakeQuantize.
+
+    A narrow-range quantizer (NNCF's weights: [-127, 127]) is a clamp to the narrow range followed
+    by an ordinary [-128, 127] one, the same numbers in the levels ONNX allows."""
+
+    def __init__(self, quant_min: int, quant_max: int, scale, zero_point, axis: int | None,
+                 clamp: tuple | None = None):
+        super().__init__()
+        self.quant_min, self.quant_max, self.axis = int(quant_min), int(quant_max), axis
+        if axis is None:  # python numbers: the exporter must not see a data-dependent .item()
+            self.scale_f, self.zero_point_i = float(scale), int(zero_point)
+        else:
+            self.register_buffer("scale", scale.detach().float().clone())
+            self.register_buffer("zero_point", zero_point.detach().to(torch.int32).clone())
+        self.clamp = clamp is not None
+        if self.clamp:
+            self.register_buffer("low", clamp[0].detach().float().clone())
+            self.register_buffer("high", clamp[1].detach().float().clone())
+
+    def forward(self, x):
+        if self.clamp:
+            x = torch.minimum(torch.maximum(x, self.low), self.high)
+        if self.axis is None:
+            return torch.fake_quantize_per_tensor_affine(
+                x, self.scale_f, self.zero_point_i, self.quant_min, self.quant_max)
+        return torch.fake_quantize_per_channel_affine(
+            x, self.scale, self.zero_point, self.axis, self.quant_min, self.quant_max)
+
+
+@torch.no_grad()
+def to_native_fake_quant(qstep: torch.nn.Module) -> torch.nn.Module:
+    """A copy of an NNCF-quantized model with every NNCF quantizer replaced by NativeFakeQuant
+    (NNCF's quantizers export as custom ops; torch's fake_quantize as standard QDQ)."""
+    from nncf.torch.function_hook.wrapper import get_hook_storage
+    from nncf.torch.quantization.layers import BaseQuantizer
+
+    model = copy.deepcopy(qstep).eval()
+    storage = get_hook_storage(model)
+    for name, q in list(storage.named_hooks()):
+        if not isinstance(q, BaseQuantizer):
+            continue
+        q.set_levels()
+        qmin, qmax, scale, zp = q.get_parameters_for_torch_fq()
+        axis, clamp = None, None
+        if q.per_channel:
+            axis = max(range(len(q.scale_shape)), key=lambda i: q.scale_shape[i])
+            view = list(q.scale_shape)
+        else:
+            scale, zp = scale.reshape(()), zp.reshape(())
+            view = []
+        if (qmin, qmax) != (q.level_low, q.level_high):  # narrow range: clamp first
+            s, z = scale.reshape(view), zp.reshape(view).float()
+            clamp = (s * (q.level_low - z), s * (q.level_high - z))
+        storage.set_submodule(name, NativeFakeQuant(qmin, qmax, scale, zp, axis, clamp))
+    return model
+
+
+def count_quantizers(qstep: torch.nn.Module) -> dict:
+    """{"weights": n, "activations": n} fake-quantizers in an NNCF or native model."""
+    from nncf.torch.function_hook.hook_storage import decode_hook_name
+    from nncf.torch.function_hook.wrapper import get_hook_storage
+    from nncf.torch.quantization.layers import BaseQuantizer
+
+    counts = {"weights": 0, "activations": 0}
+    for name, module in get_hook_storage(qstep).named_hooks():
+        if isinstance(module, (BaseQuantizer, NativeFakeQuant)):
+            hook_type, _, port = decode_hook_name(name)
+            counts["weights" if hook_type == "pre_hooks" and port == 1 else "activations"] += 1
+    return counts

@@ -1,0 +1,91 @@
+"""INT8: NNCF quantizers -> plain QDQ, INT8 ONNX and OpenVINO (stateful == stateless), bench."""
+
+import json
+
+import numpy as np
+import onnx
+import torch
+from typer.testing import CliRunner
+
+from lcr_edge.artifact import read_metadata
+from lcr_edge.cli import app
+from lcr_edge.preprocess import Preprocess
+from lcr_edge.runtime import Recognizer, open_backend
+from quantize import qat, testing
+from quantize.step import StepModule, example_inputs, rollout
+
+
+def test_native_fake_quant_matches_nncf(tmp_path):
+    from lcr_edge.model.checkpoint import load_checkpoint
+
+    model, _ = load_checkpoint(testing.tiny_checkpoint(tmp_path / "t.pt", dim=16, num_classes=3))
+    items = qat.calibration_items(model, testing.random_batches(1, 1, 6, 3), max_items=6, every=1)
+    qstep = qat.quantize_ptq(model, items)
+    counts = qat.count_quantizers(qstep)
+    assert counts["weights"] >= 8 and counts["activations"] >= 8
+    native = qat.to_native_fake_quant(qstep)
+    assert qat.count_quantizers(native) == counts
+    x, e, _ = testing.random_batches(1, 1, 6, 3, seed=5)[0]
+    a = rollout(qstep, x[0], e[0], model.initial_state(1))
+    b = rollout(native, x[0], e[0], model.initial_state(1))
+    f = rollout(StepModule(model), x[0], e[0], model.initial_state(1))
+    assert (a - b).abs().max() < 1e-4
+    assert 0 < (a - f).abs().max() < 0.5 * f.abs().max()  # quantized: close, not identical
+    # QAT steps update the weights and keep the model finite
+    before = [p.detach().clone() for p in qstep.parameters()]
+    losses = qat.fine_tune(qstep, testing.random_batches(2, 2, 4, 3), epochs=1, lr=1e-3)
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    assert any((p - q).abs().max() > 0 for p, q in zip(qstep.parameters(), before, strict=True))
+    assert torch.isfinite(qstep(*example_inputs(model))[0]).all()
+
+
+def test_int8_onnx_is_plain_qdq(tiny_int8):
+    m = onnx.load(str(tiny_int8 / "model_int8.onnx"))
+    onnx.checker.check_model(m, full_check=True)
+    ops = {n.op_type for n in m.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    assert {n.domain for n in m.graph.node} <= {"", "ai.onnx"}  # no custom NNCF ops
+
+
+def test_int8_metadata_and_parity(tiny_int8):
+    meta = read_metadata(tiny_int8)
+    assert set(meta["files"]["int8"]) == {"onnx", "openvino", "openvino_stateful"}
+    assert set(meta["files"]["fp32"]) == {"onnx", "openvino", "openvino_stateful"}
+    assert meta["quantization"]["method"] == "NNCF QAT"
+    # exported INT8 files against the fake-quantized PyTorch step: rounding-boundary differences only
+    assert all(v < 1e-2 for v in meta["parity"]["int8"].values()), meta["parity"]
+
+
+def test_int8_stateful_equals_stateless_and_reset(tiny_int8):
+    meta = read_metadata(tiny_int8)
+    pre = Preprocess.from_dict(meta)
+    pairs = [pre(f) for f in testing.clip(40)]
+    x, e = np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    outs = {}
+    for stateful in (True, False):
+        b = open_backend(tiny_int8, "openvino", "int8", stateful=stateful)
+        outs[stateful] = np.stack([b.infer(x[t : t + 1], e[t : t + 1]) for t in range(40)])
+    np.testing.assert_allclose(outs[True], outs[False], atol=1e-5, rtol=0)
+    ort = open_backend(tiny_int8, "onnxruntime", "int8")
+    got = np.stack([ort.infer(x[t : t + 1], e[t : t + 1]) for t in range(40)])
+    assert np.abs(got - outs[True]).max() < 0.05 * np.abs(outs[True]).max() + 1e-3
+    rec = Recognizer.open(tiny_int8)
+    first = [rec.step(f) for f in testing.clip(5)]
+    rec.reset()
+    np.testing.assert_array_equal([rec.step(f) for f in testing.clip(5)], first)
+
+
+def test_bench_cli_json(tiny_int8):
+    res = CliRunner().invoke(app, ["bench", "--model", str(tiny_int8), "--backend", "onnxruntime",
+                                   "--backend", "openvino", "--frames", "5", "--no-peak",
+                                   "--threads", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    rows = {(r["backend"], r["precision"]): r for r in out["rows"]}
+    assert set(rows) == {("onnxruntime", "int8"), ("onnxruntime", "fp32"),
+                         ("openvino", "int8"), ("openvino", "fp32")}
+    for r in rows.values():
+        assert r["latency_ms"]["median"] > 0 and r["fps"] > 0 and r["peak_rss_mb"] > 10
+        assert set(r["stages_ms"]) == {"preprocess", "edges", "inference"}
+        assert not r["torch_imported"]
+        assert r["macs_per_frame"] == read_metadata(tiny_int8)["macs_per_frame"]

@@ -1,0 +1,97 @@
+"""lcr_edge.runtime.Recognizer: the API other parts code against, torch-free backends, reset()."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lcr_edge.errors import LCRError
+from lcr_edge.preprocess import Preprocess
+from lcr_edge.runtime import Recognizer
+from quantize import testing
+
+
+def run(rec, frames):
+    return np.stack([rec.step(f) for f in frames])
+
+
+@pytest.mark.parametrize("backend", ["openvino", "onnxruntime", "torch"])
+def test_api_and_reset_reproduces_the_first_frames(tiny_fp32, backend):
+    rec = Recognizer.open(tiny_fp32, backend=backend, threads=1)
+    assert rec.backend == backend and rec.precision == "fp32"
+    assert rec.labels == rec.metadata["labels"] and len(rec.labels) == 5
+    assert rec.frame_rate == 12.0
+    frames = testing.clip(12)
+    first = run(rec, frames)
+    assert first.shape == (12, 5) and first.dtype == np.float32
+    np.testing.assert_allclose(first.sum(1), 1.0, rtol=1e-5)
+    assert set(rec.timings) == {"preprocess", "edges", "inference"}
+    assert all(v >= 0 for v in rec.timings.values())
+    rec.reset()
+    np.testing.assert_array_equal(run(rec, frames), first)  # exactly, state back to zeros
+
+
+def test_backends_agree_and_state_matters(tiny_fp32):
+    frames = testing.clip(12)
+    probs = {b: run(Recognizer.open(tiny_fp32, backend=b), frames)
+             for b in ("openvino", "onnxruntime", "torch")}
+    np.testing.assert_allclose(probs["openvino"], probs["torch"], atol=1e-4)
+    np.testing.assert_allclose(probs["onnxruntime"], probs["torch"], atol=1e-4)
+    rec = Recognizer.open(tiny_fp32)
+    fresh = rec.step(frames[5])
+    assert np.abs(fresh - probs["openvino"][5]).max() > 1e-6  # the carried state changes output
+
+
+def test_prepare_is_the_projects_preprocessing(tiny_fp32):
+    rec = Recognizer.open(tiny_fp32, backend="onnxruntime")
+    frame = testing.clip(3)[2]
+    x, e = rec.prepare(frame)
+    want_x, want_e = Preprocess.from_dict(rec.metadata)(frame)
+    np.testing.assert_array_equal(x[0], want_x)
+    np.testing.assert_array_equal(e[0], want_e)
+
+
+def test_precision_choice(tiny_int8):
+    assert Recognizer.open(tiny_int8).precision == "int8"  # best available
+    assert Recognizer.open(tiny_int8, backend="onnxruntime").precision == "int8"
+    assert Recognizer.open(tiny_int8, precision="fp32").precision == "fp32"
+    assert Recognizer.open(tiny_int8, backend="torch").precision == "fp32"
+    with pytest.raises(LCRError, match="FP32 only"):
+        Recognizer.open(tiny_int8, backend="torch", precision="int8")
+    with pytest.raises(LCRError, match="unknown backend"):
+        Recognizer.open(tiny_int8, backend="tensorrt")
+    with pytest.raises(LCRError, match="precision must be"):
+        Recognizer.open(tiny_int8, precision="fp16")
+
+
+def test_torch_backend_opens_a_checkpoint_file(tiny_fp32):
+    rec = Recognizer.open(tiny_fp32.parent / "tiny_fp32.pt", backend="torch")
+    ref = Recognizer.open(tiny_fp32, backend="torch")
+    frame = testing.clip(1)[0]
+    np.testing.assert_array_equal(rec.step(frame), ref.step(frame))
+    assert rec.labels == ref.labels
+
+
+def test_bad_frames_fail_clearly(tiny_fp32):
+    rec = Recognizer.open(tiny_fp32, backend="onnxruntime")
+    with pytest.raises(LCRError, match="uint8"):
+        rec.step(np.zeros((100, 100, 3), np.float32))
+    with pytest.raises(LCRError, match="BGR"):
+        rec.step(np.zeros((100, 100), np.uint8))
+
+
+@pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
+def test_runtime_backends_import_no_torch(tiny_int8, backend):
+    code = (
+        "import sys, numpy as np\n"
+        "from lcr_edge.runtime import Recognizer\n"
+        f"r = Recognizer.open(r'{tiny_int8}', backend='{backend}')\n"
+        "p = r.step(np.full((100, 176, 3), 90, np.uint8))\n"
+        "assert p.shape == (5,), p.shape\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "print(r.precision)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "int8"
