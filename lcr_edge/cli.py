@@ -40,6 +40,8 @@ COMMANDS = [
     "train",
     "run",
     "gui",
+    "record",
+    "finetune",
     "export",
     "quantize",
     "bench",

@@ -1,0 +1,129 @@
+"""`lcr-edge record --out DIR --label NAME`: record clips of one gesture into a Jester-layout set."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+
+def _say(text: str, end: str = "\n") -> None:
+    """Progress goes to stderr (stdout stays clean for --json); \\r lines redraw in place."""
+    sys.stderr.write(text + end)
+    sys.stderr.flush()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def record(
+        out: Path = typer.Option(..., "--out", "-o", help="Gesture set folder (Jester layout); "
+                                 "created if new, appended to if it exists."),
+        label: str = typer.Option(..., "--label", "-l", help="Gesture name: one of Jester's "
+                                  "(e.g. 'Thumb Up') or a new one (e.g. 'Waving Hello')."),
+        count: int = typer.Option(5, "--count", "-n", help="Clips to record."),
+        seconds: float = typer.Option(3.0, "--seconds", help="Length of each clip."),
+        source: str = typer.Option("0", "--source", "-s", help="Camera index, video file or "
+                                   "folder of frames."),
+        countdown: float = typer.Option(3.0, "--countdown", help="Seconds of countdown before "
+                                        "each clip from a camera (0: none)."),
+        as_json: bool = typer.Option(False, "--json", help="Print what was saved as JSON."),
+    ):
+        """Record COUNT clips of one gesture from a camera (or a video) with a countdown before
+        each, into the layout `lcr-edge finetune` and `lcr-edge train` read. Clips are numbered
+        after the ones already there; a clip is written completely or not at all."""
+        from lcr_edge.errors import LCRError
+        from lcr_edge.recording import (
+            MIN_FRAMES,
+            RECORD_FPS,
+            ClipCapture,
+            RecordingSet,
+            SourceFailed,
+            check_label,
+        )
+        from lcr_edge.sources import open_source
+
+        if count < 1:
+            raise LCRError(f"--count must be at least 1, got {count}")
+        n_frames = round(seconds * RECORD_FPS)
+        if n_frames < MIN_FRAMES:
+            raise LCRError(f"--seconds {seconds:g} is too short: {n_frames} frames at "
+                           f"{RECORD_FPS:g} fps, a clip needs at least {MIN_FRAMES} "
+                           f"({MIN_FRAMES / RECORD_FPS:.2f} s); 3 s suits most gestures")
+        check_label(label)  # a bad name fails before anything is created
+        rs = RecordingSet.open(out)
+        name = check_label(label, rs.labels)
+        if rs.recovered:
+            _say(f"recovered {len(rs.recovered)} clip(s) from an interrupted recording: "
+                 f"{', '.join(rs.recovered)}")
+        if name != " ".join(label.split()):
+            _say(f"using the existing gesture name {name!r} for {label!r}")
+        src = open_source(source)
+        had = rs.counts().get(name, 0)
+        _say(f"recording {count} clip(s) of {name!r}, {seconds:g} s each, from {src.name} into "
+             f"{out} ({had} already there)")
+        saved: list[str] = []
+        notes: list[str] = []
+
+        tty = sys.stderr.isatty()
+
+        def progress(i: int, n: int, _img) -> None:
+            if not tty and i < n:  # a log file gets one line a clip, not a redraw a frame
+                return
+            done = int(20 * i / n)
+            _say(f"\r  ● REC clip {len(saved) + 1}/{count} [{'#' * done}{'.' * (20 - done)}] "
+                 f"{i / RECORD_FPS:4.1f}/{n / RECORD_FPS:.1f} s", end="")
+
+        try:
+            with ClipCapture(src) as cap:
+                for k in range(count):
+                    if src.live and countdown > 0:
+                        for left in range(int(round(countdown)), 0, -1):
+                            _say(f"\r  clip {k + 1}/{count}: get ready ... {left} ", end="")
+                            time.sleep(1.0)
+                        _say(f"\r  clip {k + 1}/{count}: GO!{' ' * 20}", end="")
+                        cap.flush()
+                    try:
+                        frames = cap.capture(n_frames, progress)
+                    except SourceFailed as exc:
+                        _say("")
+                        raise LCRError(_failed(str(exc), saved, count, name, out)) from None
+                    _say("")
+                    if len(frames) < n_frames:  # a video or folder ran out
+                        if len(frames) < MIN_FRAMES:
+                            notes.append(f"the source ended: the last clip had only {len(frames)}"
+                                         f" frames (fewer than {MIN_FRAMES}), not saved")
+                            break
+                        notes.append(f"the source ended: clip {k + 1} kept with {len(frames)} of "
+                                     f"{n_frames} frames (the trainer pads short clips)")
+                    saved.append(rs.add_clip(name, frames, source=src.name))
+                    if cap.ended:
+                        if k + 1 < count:
+                            notes.append(f"the source ended after {len(saved)} of {count} clips")
+                        break
+        except KeyboardInterrupt:
+            _say("")
+            notes.append(f"interrupted: {len(saved)} clip(s) saved, the one in progress dropped")
+        for note in notes:
+            _say(note)
+        counts = rs.counts()
+        if as_json:
+            typer.echo(json.dumps({"out": str(out), "label": name, "saved": saved,
+                                   "frames_per_clip": n_frames, "notes": notes,
+                                   "counts": counts}, indent=2))
+        else:
+            ids = f" (ids {saved[0]}-{saved[-1]})" if len(saved) > 1 else \
+                (f" (id {saved[0]})" if saved else "")
+            typer.echo(f"saved {len(saved)} clip(s) of {name!r}{ids} into {out}; the set has "
+                       + ", ".join(f"{lb}: {n}" for lb, n in counts.items()))
+        if not saved:
+            raise typer.Exit(1)
+
+
+def _failed(why: str, saved: list[str], count: int, name: str, out: Path) -> str:
+    kept = f"the {len(saved)} clip(s) before it are saved in {out}" if saved else "nothing saved"
+    rest = count - len(saved)
+    return (f"{why}; that clip was dropped, {kept}. Check the camera and run again with "
+            f"--label {name!r} --count {rest} to record the rest")

@@ -1,0 +1,323 @@
+"""Recording your own gesture clips into the 20BN Jester layout the trainer reads (no torch, no Qt:
+used by `lcr-edge record` and the app's "Teach a gesture" dialog).
+
+    DIR/<id>/00001.jpg ...        one folder per clip, ids are integers that never repeat
+    DIR/<id>/clip.json            label, time, source of that clip (Jester's readers ignore it)
+    DIR/jester-v1-labels.csv      one label a line, in the order they were first recorded
+    DIR/jester-v1-train.csv       id;label (every recorded clip: `finetune` picks its hold-out)
+    DIR/jester-v1-validation.csv  id;label (empty; kept for `train`/`quantize`)
+    DIR/jester-v1-test.csv        (empty)
+
+Nothing is ever half-written: a clip's frames go to a hidden temporary folder that is renamed to
+its id only when complete; the CSVs are rewritten atomically after that. A clip folder whose CSV
+line was never written (the process died in between) is found by its clip.json and listed again
+the next time the set is opened.
+
+>>> import tempfile, numpy as np
+>>> rs = RecordingSet.open(tempfile.mkdtemp())
+>>> clip_id = rs.add_clip("Waving Hello", [np.zeros((100, 176, 3), np.uint8)] * 12)
+>>> rs.counts()
+{'Waving Hello': 1}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from lcr_edge.errors import LCRError
+from lcr_edge.io import atomic_path
+from lcr_edge.labels import JESTER_LABELS
+from lcr_edge.sources import FrameSource, LatestFrameReader, iter_frames
+
+RECORD_FPS = 12.0  # Jester's rate: the Jester reader assumes it, the models' strides build on it
+MIN_FRAMES = 8  # shorter clips teach nothing (a gesture takes about a second: 12 frames)
+STORE_HEIGHT = 240  # frames are kept at most this high (models read 112x112)
+LABELS_CSV, TRAIN_CSV, VAL_CSV, TEST_CSV = ("jester-v1-labels.csv", "jester-v1-train.csv",
+                                            "jester-v1-validation.csv", "jester-v1-test.csv")
+CLIP_INFO = "clip.json"
+MAX_LABEL = 60
+# Characters that break a path on some file system, or our ';'-separated CSVs.
+BAD_CHARS = set('/\\:*?"<>|;')
+RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+            *(f"lpt{i}" for i in range(1, 10))}
+
+
+def check_label(label: str, known=()) -> str:
+    """A gesture name safe everywhere it goes (CSV lines, folder names in other layouts, TOML
+    profile keys) -> the name to use. Spaces are tidied; a case-insensitive match of a known name
+    (this set's or Jester's) becomes that name; anything else bad is one clear LCRError."""
+    name = " ".join(unicodedata.normalize("NFC", str(label)).split())
+    if not name:
+        raise LCRError("empty gesture name: give --label a name such as 'Waving Hello'")
+    bad = sorted({c for c in name if c in BAD_CHARS or unicodedata.category(c)[0] == "C"})
+    if bad:
+        shown = " ".join(repr(c) for c in bad)
+        raise LCRError(f"gesture name {label!r}: contains {shown}, which file systems or the "
+                       f"Jester CSV files cannot hold; use letters, digits, spaces and - _ . , ' "
+                       f"( ) & +")
+    if name.startswith(".") or name.endswith("."):
+        raise LCRError(f"gesture name {label!r}: may not start or end with '.'")
+    if name.lower() in RESERVED:
+        raise LCRError(f"gesture name {label!r}: a reserved device name on Windows; choose another")
+    if len(name) > MAX_LABEL:
+        raise LCRError(f"gesture name {label!r}: longer than {MAX_LABEL} characters")
+    for k in [*known, *JESTER_LABELS]:
+        if k.lower() == name.lower():
+            return k
+    return name
+
+
+@dataclass(frozen=True)
+class Recorded:
+    clip_id: str
+    label: str
+    frames: int
+
+
+class RecordingSet:
+    """A Jester-layout folder that grows clip by clip. `open` creates it or checks an existing one."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.labels: list[str] = []
+        self.rows: list[tuple[str, str]] = []  # (id, label) of train.csv
+        self.val_rows: list[tuple[str, str]] = []
+        self.recovered: list[str] = []  # ids re-listed from an interrupted recording
+
+    @classmethod
+    def open(cls, root) -> RecordingSet:
+        root = Path(root).expanduser()
+        if root.exists() and not root.is_dir():
+            raise LCRError(f"{root}: exists and is not a folder")
+        rs = cls(root)
+        labels_file = root / LABELS_CSV
+        if labels_file.is_file():
+            rs._read()
+        elif root.is_dir() and any(p for p in root.iterdir() if not p.name.startswith(".")):
+            raise LCRError(f"{root}: not a gesture set (no {LABELS_CSV}) and not empty; give a new "
+                           f"or empty folder, or one written by `lcr-edge record`")
+        root.mkdir(parents=True, exist_ok=True)
+        rs._recover()
+        return rs
+
+    # ------------------------------------------------------------ reading
+    def _read(self) -> None:
+        from_lines = [ln.strip() for ln in (self.root / LABELS_CSV).read_text("utf-8").splitlines()]
+        self.labels = [ln for ln in from_lines if ln]
+        self.rows = self._read_rows(TRAIN_CSV)
+        self.val_rows = self._read_rows(VAL_CSV)
+
+    def _read_rows(self, name: str) -> list[tuple[str, str]]:
+        path = self.root / name
+        if not path.is_file():
+            return []
+        rows = []
+        for n, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = [p.strip() for p in line.split(";")]
+            if len(parts) != 2 or not all(parts):
+                raise LCRError(f"{path}:{n}: malformed line {line!r}; expected 'id;label'")
+            if parts[1] not in self.labels:
+                raise LCRError(f"{path}:{n}: label {parts[1]!r} is not in {LABELS_CSV}")
+            rows.append((parts[0], parts[1]))
+        return rows
+
+    @property
+    def frames_root(self) -> Path:
+        sub = self.root / "20bn-jester-v1"  # a real Jester download keeps clips one level down
+        return sub if sub.is_dir() else self.root
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for _, label in self.rows + self.val_rows:
+            out[label] = out.get(label, 0) + 1
+        return out
+
+    def _recover(self) -> None:
+        """Clip folders with a clip.json but no CSV line: the process died between the rename
+        and the CSV update. List them again (their frames are complete: the rename came last)."""
+        listed = {cid for cid, _ in self.rows + self.val_rows}
+        found = []
+        for d in self.frames_root.iterdir():
+            if d.is_dir() and d.name.isdigit() and d.name not in listed \
+                    and (d / CLIP_INFO).is_file():
+                try:
+                    label = json.loads((d / CLIP_INFO).read_text("utf-8"))["label"]
+                except (OSError, ValueError, KeyError):
+                    continue
+                found.append((d.name, check_label(label, self.labels)))
+        for cid, label in sorted(found, key=lambda r: int(r[0])):
+            self._register(cid, label)
+            self.recovered.append(cid)
+
+    # ------------------------------------------------------------ writing
+    def _next_id(self) -> int:
+        """One more than any id in use: in the CSVs or as a folder (listed or not)."""
+        used = [int(c) for c, _ in self.rows + self.val_rows if c.isdigit()]
+        used += [int(d.name) for d in self.frames_root.iterdir() if d.name.isdigit()]
+        return max(used, default=0) + 1
+
+    def add_clip(self, label: str, frames: list[np.ndarray], source: str = "",
+                 fps: float = RECORD_FPS) -> str:
+        """Write one complete clip (BGR uint8 frames) -> its id. Raises LCRError if too short."""
+        label = check_label(label, self.labels)
+        if len(frames) < MIN_FRAMES:
+            raise LCRError(f"clip of {label!r} too short: {len(frames)} frames, at least "
+                           f"{MIN_FRAMES} needed ({MIN_FRAMES / fps:.1f} s at {fps:g} fps); not saved")
+        tmp = Path(tempfile.mkdtemp(prefix=".recording-", dir=self.frames_root))
+        try:
+            for i, img in enumerate(frames, start=1):
+                small = _shrink(img)
+                if not cv2.imwrite(str(tmp / f"{i:05d}.jpg"), small,
+                                   [cv2.IMWRITE_JPEG_QUALITY, 92]):
+                    raise LCRError(f"{tmp}: cannot write frame {i} (disk full or read-only?)")
+            info = {"label": label, "frames": len(frames), "fps": fps, "source": source,
+                    "recorded": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            (tmp / CLIP_INFO).write_text(json.dumps(info, indent=1), "utf-8")
+            clip_id = self._claim(tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self._register(clip_id, label)
+        return clip_id
+
+    def _claim(self, tmp: Path) -> str:
+        """Rename the finished folder to a fresh id; another recorder taking the same id at the
+        same moment makes the rename fail and we take the next one."""
+        nid = self._next_id()
+        for _ in range(1000):
+            target = self.frames_root / str(nid)
+            if not target.exists():
+                try:
+                    os.rename(tmp, target)
+                    return str(nid)
+                except OSError:
+                    pass
+            nid += 1
+        raise LCRError(f"{self.frames_root}: could not find a free clip id")
+
+    def _register(self, clip_id: str, label: str) -> None:
+        if label not in self.labels:
+            self.labels.append(label)
+            self._write_lines(LABELS_CSV, self.labels)
+        self.rows.append((clip_id, label))
+        self._write_lines(TRAIN_CSV, [f"{c};{lb}" for c, lb in self.rows])
+        for name in (VAL_CSV, TEST_CSV):
+            if not (self.root / name).exists():
+                self._write_lines(name, [])
+
+    def discard(self, clip_id: str) -> None:
+        """Remove a clip (the dialog's "discard"): its CSV line first, then its folder."""
+        self.rows = [r for r in self.rows if r[0] != clip_id]
+        self.val_rows = [r for r in self.val_rows if r[0] != clip_id]
+        self._write_lines(TRAIN_CSV, [f"{c};{lb}" for c, lb in self.rows])
+        if (self.root / VAL_CSV).exists():
+            self._write_lines(VAL_CSV, [f"{c};{lb}" for c, lb in self.val_rows])
+        shutil.rmtree(self.frames_root / clip_id, ignore_errors=True)
+
+    def clip_frames(self, clip_id: str) -> list[np.ndarray]:
+        folder = self.frames_root / clip_id
+        files = sorted(folder.glob("*.jpg"))
+        return [img for f in files if (img := cv2.imread(str(f))) is not None]
+
+    def _write_lines(self, name: str, lines: list[str]) -> None:
+        with atomic_path(self.root / name) as tmp:
+            tmp.write_text("".join(f"{ln}\n" for ln in lines), "utf-8")
+
+
+def _shrink(img: np.ndarray) -> np.ndarray:
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise LCRError(f"a frame must be HxWx3 uint8 (BGR), got {img.shape} {img.dtype}")
+    h, w = img.shape[:2]
+    if h <= STORE_HEIGHT:
+        return img
+    return cv2.resize(img, (round(w * STORE_HEIGHT / h), STORE_HEIGHT), interpolation=cv2.INTER_AREA)
+
+
+# ---------------------------------------------------------------- capturing
+
+class SourceFailed(LCRError):
+    """The source stopped delivering frames in the middle of a clip."""
+
+    def __init__(self, message: str, frames: list[np.ndarray]):
+        super().__init__(message)
+        self.frames = frames
+
+
+class ClipCapture:
+    """Frames at RECORD_FPS from a source, clip after clip, the source kept open in between.
+
+    A live camera is read by a `LatestFrameReader` (its own thread; a camera that fails is noticed
+    within `stall_s`); a file or folder is read frame by frame with `iter_frames` (nothing
+    dropped). `capture(n)` returns n frames; fewer when a file ends (the caller decides whether
+    that is enough); SourceFailed when a camera stops delivering.
+    """
+
+    def __init__(self, source: FrameSource, fps: float = RECORD_FPS, stall_s: float = 2.0):
+        self.source, self.fps, self.stall_s = source, fps, stall_s
+        self.live = source.live
+        self.ended = False
+        self._reader: LatestFrameReader | None = None
+        self._iter: Iterator | None = None
+
+    def __enter__(self) -> ClipCapture:
+        if self.live:
+            self.source.open()  # fail now, with the source's message, rather than retry for ever
+            self.source.close()
+            self._reader = LatestFrameReader(self.source, self.fps, retry_s=0.5).start()
+        else:
+            self._iter = iter_frames(self.source, self.fps)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._reader is not None:
+            self._reader.stop()
+        if self._iter is not None:
+            self._iter.close()
+
+    def preview(self) -> np.ndarray | None:
+        """The newest camera image (for a live view during the countdown); None for files."""
+        if self._reader is None:
+            return None
+        latest = self._reader.latest()
+        return None if latest is None else latest.image
+
+    def flush(self) -> None:
+        """Forget a frame waiting from before now (the countdown's) so a clip starts fresh."""
+        if self._reader is not None:
+            self._reader.take(0)
+
+    def capture(self, n: int, on_frame=None) -> list[np.ndarray]:
+        frames: list[np.ndarray] = []
+        while len(frames) < n:
+            if self._reader is not None:
+                # a camera may take a moment to deliver its first frame
+                frame = self._reader.take(timeout=self.stall_s * (1 if frames else 2.5))
+                if frame is None:
+                    why = self._reader.error or "no frames"
+                    raise SourceFailed(f"{self.source.name} stopped delivering frames after "
+                                       f"{len(frames)} of {n} ({why})", frames)
+                image = frame.image
+            else:
+                nxt = next(self._iter, None)
+                if nxt is None:
+                    self.ended = True
+                    break
+                image = nxt.image
+            frames.append(image)
+            if on_frame is not None:
+                on_frame(len(frames), n, image)
+        return frames
+
