@@ -164,6 +164,8 @@ class MainWindow(QMainWindow):
         add(m, "leave_fullscreen", "Leave full screen", "Escape", self.player.leave_fullscreen)
         m = bar.addMenu("&Model")
         add(m, "reset", "Reset model state", "R", lambda: self.host.reset.emit())
+        add(m, "open_model", "Open model…", "Ctrl+L", self._pick_model)
+        add(m, "teach", "Teach a gesture…", "Ctrl+T", self.teach)
 
     # ------------------------------------------------------------ sources, model, profile
     def open_source(self, spec: str) -> None:
@@ -246,6 +248,38 @@ class MainWindow(QMainWindow):
         dlg = SettingsDialog(self.values, gestures, self)
         if dlg.exec():
             self.apply_settings(dlg.values())
+
+    def use_model(self, path: str) -> None:
+        """Switch to another exported model now (no restart), also when the path is the same
+        as before (a fine-tune re-exported into it); the profile is re-checked against the new
+        labels once it is loaded."""
+        self.values["model"] = str(path)
+        self.settings.set("model", str(path))
+        self.settings.sync()
+        self._log(f"loading model {path} …")
+        self.host.load_model.emit(str(path))
+
+    def _pick_model(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Exported model folder", self.values["model"])
+        if path:
+            self.use_model(path)
+
+    def teach(self):
+        """The "Teach a gesture" dialog (kept, not modal: the live view keeps running)."""
+        from app.teach import TeachDialog
+
+        if getattr(self, "teach_dialog", None) is None:
+            def newest():
+                frame = self.reader.latest() if self.reader is not None else None
+                return None if frame is None else frame.image
+
+            self.teach_dialog = TeachDialog(newest, base_model=self.values["model"],
+                                            labels=self.labels, parent=self)
+            self.teach_dialog.model_ready.connect(self.use_model)
+        self.teach_dialog.base_model = self.values["model"]
+        self.teach_dialog.show()
+        self.teach_dialog.raise_()
+        return self.teach_dialog
 
     def _pick_video(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Video source", "",

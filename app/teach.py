@@ -1,0 +1,308 @@
+""""Teach a gesture": record clips of your own gestures from the live source, look at each one,
+discard a bad one, then fine-tune and switch the app to the new model without a restart.
+
+Frames come from the main window's capture (the camera is open once, by the window): a timer at
+the recording rate (12 fps) takes the newest displayed frame. Clips are written by
+`lcr_edge.recording.RecordingSet`, the same code as `lcr-edge record`. Fine-tuning runs
+`lcr-edge finetune` in a separate process (QProcess: the GUI stays responsive, the app needs no
+torch), and `model_ready(path)` is emitted when its artifact is written.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PyQt6.QtCore import QProcess, Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from app.widgets import VideoView
+from lcr_edge.errors import LCRError
+from lcr_edge.recording import MIN_FRAMES, RECORD_FPS, RecordingSet, check_label
+
+DEFAULT_SET = Path.home() / "lcr-edge" / "my-gestures"
+STALL_TICKS = 24  # 2 s without a new frame while recording: the source failed
+
+
+class TeachDialog(QDialog):
+    model_ready = pyqtSignal(str)  # an exported folder, ready to load
+
+    def __init__(self, frame_source: Callable[[], np.ndarray | None], base_model: str = "",
+                 set_dir: str | Path = DEFAULT_SET, labels=(), parent=None,
+                 countdown_s: int = 3):
+        super().__init__(parent)
+        self.setWindowTitle("Teach a gesture")
+        self.frame_source, self.base_model, self.countdown_s = frame_source, base_model, countdown_s
+        self.rs: RecordingSet | None = None
+        self.frames: list[np.ndarray] = []
+        self.want = 0
+        self.left = 0
+        self.preview_frames: list[np.ndarray] = []
+        self.preview_i = 0
+        self.process: QProcess | None = None
+        self._last_img = None
+        self.stalled = 0
+
+        self.view = VideoView(self)
+        self.view.mirror = True
+        form = QFormLayout()
+        self.set_dir = QLineEdit(str(set_dir), self)
+        browse = QPushButton("…", self)
+        browse.clicked.connect(self._pick_dir)
+        row = QHBoxLayout()
+        row.addWidget(self.set_dir, 1)
+        row.addWidget(browse)
+        form.addRow("Gesture set", row)
+        self.label = QComboBox(self)
+        self.label.setEditable(True)
+        self.label.addItems([lb for lb in labels])
+        self.label.setEditText("")
+        self.label.lineEdit().setPlaceholderText("e.g. Waving Hello, or one of the model's")
+        form.addRow("Gesture name", self.label)
+        self.seconds = QDoubleSpinBox(self)
+        self.seconds.setRange(MIN_FRAMES / RECORD_FPS, 10.0)
+        self.seconds.setValue(3.0)
+        self.seconds.setSuffix(" s")
+        form.addRow("Clip length", self.seconds)
+        self.minutes = QSpinBox(self)
+        self.minutes.setRange(1, 60)
+        self.minutes.setValue(5)
+        self.minutes.setSuffix(" min")
+        form.addRow("Fine-tune budget", self.minutes)
+
+        self.record_btn = QPushButton("Record a clip (3-2-1)", self)
+        self.record_btn.clicked.connect(self.start_recording)
+        self.clips = QListWidget(self)
+        self.clips.currentItemChanged.connect(self._show_clip)
+        self.discard_btn = QPushButton("Discard selected clip", self)
+        self.discard_btn.clicked.connect(self.discard_selected)
+        self.finetune_btn = QPushButton("Fine-tune and use the new model", self)
+        self.finetune_btn.clicked.connect(self.start_finetune)
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        self.log = QPlainTextEdit(self)
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(300)
+
+        side = QVBoxLayout()
+        side.addLayout(form)
+        side.addWidget(self.record_btn)
+        side.addWidget(QLabel("Recorded clips (select one to watch it):", self))
+        side.addWidget(self.clips, 1)
+        side.addWidget(self.discard_btn)
+        side.addWidget(self.finetune_btn)
+        side.addWidget(self.status)
+        side.addWidget(self.log)
+        lay = QHBoxLayout(self)
+        lay.addWidget(self.view, 3)
+        lay.addLayout(side, 2)
+        self.resize(1000, 560)
+
+        self.live_timer = QTimer(self)  # live view, countdown ticks and capture at 12 fps
+        self.live_timer.setInterval(round(1000 / RECORD_FPS))
+        self.live_timer.timeout.connect(self._tick)
+        self.live_timer.start()
+        self.count_timer = QTimer(self)
+        self.count_timer.setInterval(1000)
+        self.count_timer.timeout.connect(self._count)
+        self.set_dir.editingFinished.connect(self.open_set)
+        self.open_set()
+
+    # ------------------------------------------------------------ the set
+    def open_set(self) -> bool:
+        try:
+            self.rs = RecordingSet.open(self.set_dir.text().strip())
+        except LCRError as exc:
+            self.rs = None
+            self._say(str(exc), error=True)
+            return False
+        self.clips.clear()
+        for cid, label in self.rs.rows + self.rs.val_rows:
+            self._add_item(cid, label)
+        for lb in self.rs.labels:
+            if self.label.findText(lb) < 0:
+                self.label.addItem(lb)
+        self._say(self._summary())
+        return True
+
+    def _summary(self) -> str:
+        counts = self.rs.counts() if self.rs else {}
+        if not counts:
+            return "No clips yet: name a gesture and record about 5 clips of it."
+        return "In the set: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+
+    def _add_item(self, cid: str, label: str) -> None:
+        item = QListWidgetItem(f"#{cid}  {label}")
+        item.setData(Qt.ItemDataRole.UserRole, cid)
+        self.clips.addItem(item)
+
+    def _pick_dir(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Gesture set folder", self.set_dir.text())
+        if path:
+            self.set_dir.setText(path)
+            self.open_set()
+
+    # ------------------------------------------------------------ recording
+    def start_recording(self) -> None:
+        if self.rs is None and not self.open_set():
+            return
+        try:
+            name = check_label(self.label.currentText(), self.rs.labels)
+        except LCRError as exc:
+            self._say(str(exc), error=True)
+            return
+        self.label.setEditText(name)
+        self.want = round(self.seconds.value() * RECORD_FPS)
+        self.frames = []
+        self.preview_frames = []
+        self.record_btn.setEnabled(False)
+        self.left = self.countdown_s
+        if self.left > 0:
+            self.view.banner = str(self.left)
+            self.count_timer.start()
+        else:
+            self.view.banner = "● REC"
+        self._say(f"Recording {name!r}: get ready…" if self.left else f"Recording {name!r}")
+
+    def _count(self) -> None:
+        self.left -= 1
+        if self.left > 0:
+            self.view.banner = str(self.left)
+        else:
+            self.count_timer.stop()
+            self.view.banner = "● REC"
+        self.view.update()
+
+    def _tick(self) -> None:
+        """12 fps: show the newest frame; while recording (after the countdown) keep it; while a
+        clip is selected and not recording, play that clip instead."""
+        recording = self.want > 0 and self.left <= 0
+        if self.preview_frames and not self.want:
+            self.view.show_frame(self.preview_frames[self.preview_i % len(self.preview_frames)])
+            self.preview_i += 1
+            return
+        img = self.frame_source()
+        if img is None:
+            if recording and self.frames:
+                self._finish(failed=True)
+            return
+        if img is self._last_img:  # the source has no newer frame yet
+            self.stalled += 1
+            if recording and self.stalled > STALL_TICKS:
+                self._finish(failed=True)
+            return
+        self._last_img, self.stalled = img, 0
+        self.view.show_frame(img)
+        if recording:
+            self.frames.append(img.copy())
+            self.view.hint = f"{len(self.frames) / RECORD_FPS:.1f} / {self.want / RECORD_FPS:.1f} s"
+            if len(self.frames) >= self.want:
+                self._finish()
+
+    def _finish(self, failed: bool = False) -> None:
+        frames, self.want = self.frames, 0
+        self.frames = []
+        self.view.banner, self.view.hint = "", ""
+        self.record_btn.setEnabled(True)
+        name = self.label.currentText()
+        if failed:
+            self._say(f"The source stopped after {len(frames)} frames: clip dropped (clips "
+                      f"already recorded are safe). Check the camera and record again.", True)
+            return
+        try:
+            cid = self.rs.add_clip(name, frames, source="app")
+        except LCRError as exc:
+            self._say(str(exc), error=True)
+            return
+        self._add_item(cid, check_label(name, self.rs.labels))
+        self.clips.setCurrentRow(self.clips.count() - 1)  # play it back at once
+        self._say(f"Saved clip #{cid}. " + self._summary())
+
+    def _show_clip(self, item, _prev=None) -> None:
+        if item is None or self.rs is None or self.want:
+            self.preview_frames = []
+            return
+        self.preview_frames = self.rs.clip_frames(item.data(Qt.ItemDataRole.UserRole))
+        self.preview_i = 0
+
+    def discard_selected(self) -> None:
+        item = self.clips.currentItem()
+        if item is None or self.rs is None:
+            return
+        cid = item.data(Qt.ItemDataRole.UserRole)
+        self.rs.discard(cid)
+        self.clips.takeItem(self.clips.row(item))
+        self.preview_frames = []
+        self.clips.setCurrentItem(None)
+        self._say(f"Discarded clip #{cid}. " + self._summary())
+
+    def live(self) -> None:
+        """Back to the live view (deselect the clip being played)."""
+        self.clips.setCurrentItem(None)
+        self.preview_frames = []
+
+    # ------------------------------------------------------------ fine-tuning
+    def out_dir(self) -> Path:
+        return Path(self.set_dir.text().strip()).with_name(
+            Path(self.set_dir.text().strip()).name + "-model")
+
+    def finetune_command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "lcr_edge", "finetune", "--data", self.set_dir.text().strip(),
+               "--out", str(self.out_dir()), "--minutes", str(self.minutes.value())]
+        return cmd + (["--model", self.base_model] if self.base_model else [])
+
+    def start_finetune(self) -> None:
+        if self.rs is None or len(self.rs.counts()) < 2:
+            self._say("Record clips of at least two gestures first.", error=True)
+            return
+        cmd = self.finetune_command()
+        self.process = QProcess(self)
+        self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        self.process.readyReadStandardOutput.connect(self._read_output)
+        self.process.finished.connect(self._finetune_done)
+        self.finetune_btn.setEnabled(False)
+        self._say(f"Fine-tuning for up to {self.minutes.value()} min, then exporting…")
+        self.log.appendPlainText(" ".join(cmd))
+        self.process.start(cmd[0], cmd[1:])
+
+    def _read_output(self) -> None:
+        text = bytes(self.process.readAllStandardOutput()).decode("utf-8", "replace")
+        for line in text.replace("\r", "\n").splitlines():
+            if line.strip():
+                self.log.appendPlainText(line.rstrip())
+
+    def _finetune_done(self, code: int, _status=None) -> None:
+        self.finetune_btn.setEnabled(True)
+        if code != 0:
+            self._say(f"Fine-tuning failed (exit {code}); see the log below.", error=True)
+            return
+        self._say(f"New model ready in {self.out_dir()}; the app now uses it.")
+        self.model_ready.emit(str(self.out_dir()))
+
+    # ------------------------------------------------------------ misc
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #c00000;" if error else "")
+        self.log.appendPlainText(("error: " if error else "") + text)
+
+    def closeEvent(self, event) -> None:
+        self.live_timer.stop()
+        self.count_timer.stop()
+        super().closeEvent(event)

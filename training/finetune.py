@@ -1,0 +1,331 @@
+"""`lcr-edge finetune`: adapt a trained model to a user's own clips on the CPU, within a time budget.
+
+    base checkpoint (or an exported folder's checkpoint.pt)   +   a recorded set (Jester layout)
+    -> labels: the base classes the set contains (base order), then the set's new names
+    -> head rows copied from the base where names match; new rows start small
+    -> hold out part of every class; train `head`, `last` (last unit + head) or `all` (a small
+       rate for the body, a larger one for the head) until the budget is spent, learning rate
+       on a cosine over the *time* budget, so a slow or busy machine still ends annealed
+    -> held-out accuracy before and after -> checkpoint -> quantize + export (quantize.pipeline)
+
+The clip sampling (frames per clip, stride) is the base checkpoint's: the recurrence was trained
+at that frame rate and the app feeds frames at it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lcr_edge.errors import LCRError
+from lcr_edge.model import LCR
+from lcr_edge.model.checkpoint import load_checkpoint, save_checkpoint
+from lcr_edge.model.lcr import LCRConfig
+from lcr_edge.preprocess import Preprocess
+from training.data import JESTER_FPS, Clip, ClipDataset, Sampling, jester_clips, make_loader
+from training.evaluate import predict
+from training.train import clip_loss
+
+STRATEGIES = ("head", "last", "all")
+# (body, head) learning rates per strategy: a pretrained body moves little, a new head a lot.
+DEFAULT_LR = {"head": (0.0, 5e-3), "last": (1e-3, 5e-3), "all": (5e-4, 5e-3)}
+
+
+@dataclass
+class FinetuneConfig:
+    model: str = ""  # base checkpoint (.pt) or exported model folder (its checkpoint.pt)
+    data: str = ""
+    out: str = ""
+    minutes: float = 5.0  # training budget (held-out evaluation included; export comes after)
+    train: str = "all"  # head | last | all
+    lr: float = 0.0  # head learning rate; 0 = the strategy's default (body scaled alike)
+    holdout: float = 0.2  # fraction of each class's clips held out (at least 1 with >= 3 clips)
+    batch: int = 8
+    epochs: int = 0  # at most this many passes; 0 = as many as the budget allows
+    frames: int = 0  # frames per clip; 0 = the base checkpoint's sampling
+    stride: int = 0
+    precision: str = "bf16"  # bf16 autocast (1.6x faster on this CPU) | fp32
+    seed: int = 0
+    threads: int = 0
+    export: bool = True  # quantize + export an artifact into `out`
+    qat_steps: int = 0  # quantization-aware steps after PTQ (0: PTQ only)
+    calibration: int = 128
+
+
+@dataclass
+class Split:
+    labels: list[str]
+    train: list[Clip]
+    held: list[Clip]
+    new_labels: list[str]  # names the base did not know
+    base_rows: dict[str, int] = field(default_factory=dict)  # label -> base head row
+
+
+def resolve_base(spec: str | None) -> Path:
+    """A .pt, an exported folder (its checkpoint.pt), or $LCR_EDGE_MODEL's."""
+    from lcr_edge.engine import default_model_dir
+
+    if not spec:
+        env = default_model_dir()
+        if env is None:
+            raise LCRError("no base model: give --model (a checkpoint .pt or an exported folder) "
+                           "or set LCR_EDGE_MODEL")
+        spec = str(env)
+    p = Path(spec).expanduser()
+    if p.is_dir():
+        if not (p / "checkpoint.pt").is_file():
+            raise LCRError(f"{p}: an exported folder without checkpoint.pt; give the .pt file")
+        return p / "checkpoint.pt"
+    if not p.is_file():
+        raise LCRError(f"{p}: no such checkpoint or model folder")
+    return p
+
+
+def split_clips(data: Path, base_labels: list[str], holdout: float, seed: int) -> Split:
+    """Every clip of the set (train and validation CSVs) -> new label order, train / held out."""
+    clips, found = jester_clips(data, "train")
+    if (data / "jester-v1-validation.csv").is_file():
+        clips += jester_clips(data, "validation")[0]
+    if not clips:
+        raise LCRError(f"{data}: no clips; record some with `lcr-edge record --out {data} ...`")
+    present = {found[c.label] for c in clips}
+    labels = [lb for lb in base_labels if lb in present]
+    new = [lb for lb in found if lb in present and lb not in base_labels]
+    labels += new
+    if len(labels) < 2:
+        raise LCRError(f"{data}: clips of {len(labels)} gesture(s); record at least two gestures")
+    index = {lb: i for i, lb in enumerate(labels)}
+    rng = np.random.default_rng(seed)
+    train, held = [], []
+    for lb in labels:
+        mine = [Clip(c.key, index[lb], c.frames_dir) for c in clips if found[c.label] == lb]
+        order = rng.permutation(len(mine))
+        n_held = 0 if len(mine) < 3 else max(1, round(holdout * len(mine))) if holdout > 0 else 0
+        held += [mine[i] for i in order[:n_held]]
+        train += [mine[i] for i in order[n_held:]]
+    rows = {lb: base_labels.index(lb) for lb in labels if lb in base_labels}
+    return Split(labels, train, held, new, rows)
+
+
+def adapt_model(base: LCR, split: Split, seed: int) -> LCR:
+    """The base with a head over split.labels: rows copied where names match, new rows small."""
+    cfg = LCRConfig(**{**base.config.to_dict(), "num_classes": len(split.labels)})
+    torch.manual_seed(seed)
+    model = LCR(cfg)
+    state = {k: v for k, v in base.state_dict().items() if not k.startswith("head.")}
+    model.load_state_dict(state, strict=False)
+    with torch.no_grad():
+        old_w, old_b = base.head.weight, base.head.bias
+        for i, lb in enumerate(split.labels):
+            if lb in split.base_rows:
+                model.head.weight[i] = old_w[split.base_rows[lb]]
+                model.head.bias[i] = old_b[split.base_rows[lb]]
+            else:  # a new gesture: small random weights, the average bias
+                model.head.weight[i].normal_(0.0, 0.02)
+                model.head.bias[i] = old_b.mean()
+    return model
+
+
+def param_groups(model: LCR, strategy: str, lr_head: float, lr_body: float) -> list[dict]:
+    """Freeze what the strategy leaves alone; -> optimizer groups (head, body)."""
+    if strategy not in STRATEGIES:
+        raise LCRError(f"--train must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    head = list(model.head.parameters()) + list(model.head_norm.parameters())
+    if strategy == "head":
+        body = []
+    elif strategy == "last":
+        body = list(model.units[-1].parameters())
+    else:
+        ids = {id(p) for p in head}
+        body = [p for p in model.parameters() if id(p) not in ids]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in head + body:
+        p.requires_grad_(True)
+    groups = [{"params": head, "lr": lr_head, "base_lr": lr_head}]
+    if body:
+        groups.append({"params": body, "lr": lr_body, "base_lr": lr_body})
+    return groups
+
+
+def held_out_accuracy(model: LCR, ds: ClipDataset | None, autocast) -> dict:
+    if ds is None or not len(ds):
+        return {}
+    res = predict(model, make_loader(ds, batch_size=8, workers=0), "cpu", autocast)
+    m = res.metrics()
+    return {"top1": round(100 * m["top1_paper"], 2), "top1_last_frame": round(100 * m["top1_last"], 2),
+            "clips": m["clips"], "per_class": {k: round(100 * v, 1) for k, v in m["per_class"].items()},
+            "confusion": res.confusion().tolist()}
+
+
+def finetune(cfg: FinetuneConfig, log=print, progress=None) -> dict:
+    """Fine-tune and (cfg.export) export; returns the report also written to OUT/finetune.json.
+    progress(elapsed_s, budget_s, info: dict) is called after every step."""
+    t_start = time.perf_counter()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.precision not in ("bf16", "fp32"):
+        raise LCRError(f"--precision must be bf16 or fp32, got {cfg.precision!r}")
+    if cfg.minutes <= 0:
+        raise LCRError(f"--minutes must be positive, got {cfg.minutes}")
+    data, out = Path(cfg.data).expanduser(), Path(cfg.out).expanduser()
+    if not (data / "jester-v1-labels.csv").is_file():
+        raise LCRError(f"{data}: not a gesture set (no jester-v1-labels.csv); record one with "
+                       f"`lcr-edge record --out {data} --label NAME`")
+    base_path = resolve_base(cfg.model)
+    base, ckpt = load_checkpoint(base_path)
+    samp = ckpt.get("sampling") or {}
+    sampling = Sampling(cfg.frames or samp.get("frames", 32), cfg.stride or samp.get("stride", 1),
+                        JESTER_FPS)
+    pre = Preprocess.from_dict(ckpt["preprocess"]) if "preprocess" in ckpt else Preprocess()
+    split = split_clips(data, list(ckpt["labels"]), cfg.holdout, cfg.seed)
+    model = adapt_model(base, split, cfg.seed)
+    lr_body, lr_head = DEFAULT_LR.get(cfg.train, (0.0, 0.0))
+    if cfg.lr:
+        lr_body, lr_head = lr_body * cfg.lr / lr_head, cfg.lr
+    groups = param_groups(model, cfg.train, lr_head, lr_body)
+    trainable = sum(p.numel() for g in groups for p in g["params"])
+    opt = torch.optim.AdamW(groups, weight_decay=0.01)
+    train_set = ClipDataset(split.train, split.labels, sampling, train=True, preprocess=pre,
+                            seed=cfg.seed)
+    held_set = ClipDataset(split.held, split.labels, sampling, train=False, preprocess=pre) \
+        if split.held else None
+    autocast = torch.bfloat16 if cfg.precision == "bf16" else None
+    counts = {lb: sum(c.label == i for c in split.train) for i, lb in enumerate(split.labels)}
+    log(f"base {base_path} ({base.config.variant}, {len(ckpt['labels'])} classes); "
+        f"{len(split.train)} training / {len(split.held)} held-out clips of {len(split.labels)} "
+        f"gestures ({len(split.new_labels)} new: {', '.join(split.new_labels) or '-'}); "
+        f"training {cfg.train} ({trainable / 1e3:.0f} k of {model.num_params() / 1e3:.0f} k "
+        f"params), {sampling.frames} frames stride {sampling.stride}, {cfg.minutes:g} min")
+    for lb, n in counts.items():
+        if n < 2:
+            log(f"warning: only {n} training clip(s) of {lb!r}; 5 or more work much better")
+    if not any(lb in ("No gesture", "Doing other things") for lb in split.labels):
+        log("note: no 'No gesture' clips: the model always names one of your gestures; record "
+            "some idle clips (--label 'No gesture') for fewer false triggers")
+    before = held_out_accuracy(model, held_set, autocast)
+
+    budget = 60.0 * cfg.minutes
+    reserve = _eval_seconds(held_set, sampling)  # time for the held-out pass after training
+    history, step, epoch, step_s = [], 0, 0, 0.0
+    model.train()
+    t_train = time.perf_counter()
+    stop = False
+    while not stop:
+        from training.data import epoch_order
+
+        train_set.set_epoch(epoch)
+        order = epoch_order(len(train_set), cfg.seed, epoch)
+        batches = [order[i:i + cfg.batch] for i in range(0, len(order), cfg.batch)]
+        tot = right = n = 0
+        for batch in make_loader(train_set, workers=0, batches=batches):
+            elapsed = time.perf_counter() - t_start
+            if step and elapsed + step_s + reserve > budget:  # (one step at least)
+                stop = True
+                break
+            frac = min(1.0, max(elapsed / budget, epoch / cfg.epochs if cfg.epochs else 0.0))
+            for g in opt.param_groups:  # cosine over the time budget, short warm-up
+                g["lr"] = g["base_lr"] * min(1.0, (step + 1) / 3) * \
+                    (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+            t0 = time.perf_counter()
+            with torch.autocast("cpu", dtype=autocast, enabled=autocast is not None):
+                logits = model(batch.frames, batch.edges)
+            loss = clip_loss(logits, batch.labels, max(1, sampling.frames // 2), 0.1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
+            opt.step()
+            step_s = time.perf_counter() - t0 if not step_s else 0.7 * step_s + 0.3 * (
+                time.perf_counter() - t0)
+            step += 1
+            k = len(batch.labels)
+            tot += loss.item() * k
+            right += (logits[:, -1].argmax(-1) == batch.labels).sum().item()
+            n += k
+            if progress is not None:
+                progress(time.perf_counter() - t_start, budget,
+                         {"epoch": epoch + 1, "loss": tot / n, "acc": right / n})
+        if n:
+            history.append({"epoch": epoch + 1, "steps": step, "loss": round(tot / n, 4),
+                            "train_acc": round(right / n, 4),
+                            "seconds": round(time.perf_counter() - t_train, 1)})
+        epoch += 1
+        if cfg.epochs and epoch >= cfg.epochs:
+            stop = True
+    model.eval()
+    after = held_out_accuracy(model, held_set, autocast)
+    train_s = time.perf_counter() - t_start
+    log(f"trained {step} steps ({epoch if n else epoch - 1} epochs) in {train_s:.0f} s; held-out "
+        f"top-1 {before.get('top1', float('nan')):.1f} % before -> "
+        f"{after.get('top1', float('nan')):.1f} % after ({after.get('clips', 0)} clips)")
+
+    report = {"config": asdict(cfg), "base": str(base_path), "labels": split.labels,
+              "new_labels": split.new_labels, "rows_from_base": split.base_rows,
+              "train_clips": [c.key for c in split.train], "held_out_clips": [c.key for c in split.held],
+              "trainable_params": trainable, "params": model.num_params(), "steps": step,
+              "history": history, "held_out_before": before, "held_out_after": after,
+              "train_seconds": round(train_s, 1),
+              "sampling": {"frames": sampling.frames, "stride": sampling.stride,
+                           "source_fps": sampling.source_fps, "frame_rate": sampling.frame_rate}}
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_extra = {"sampling": report["sampling"], "frame_rate": sampling.frame_rate,
+                  "finetune": {k: report[k] for k in ("base", "labels", "new_labels", "steps",
+                                                      "held_out_after", "train_seconds")}}
+    if cfg.export:
+        report["export"] = export_artifact(model, split, pre, ckpt_extra, train_set, held_set, out,
+                                           cfg, log)
+    else:
+        save_checkpoint(out / "finetuned.pt", model, split.labels, pre, **ckpt_extra)
+    report["total_seconds"] = round(time.perf_counter() - t_start, 1)
+    from lcr_edge.io import write_json
+
+    write_json(out / "finetune.json", report)
+    return report
+
+
+def _eval_seconds(held: ClipDataset | None, sampling: Sampling) -> float:
+    """A rough allowance for the held-out pass: ~0.02 s a frame on this 2-core CPU, plus a bit."""
+    return 2.0 + (0.02 * sampling.frames * len(held) if held is not None else 0.0)
+
+
+def export_artifact(model: LCR, split: Split, pre: Preprocess, ckpt_extra: dict,
+                    train_set: ClipDataset, held_set: ClipDataset | None, out: Path,
+                    cfg: FinetuneConfig, log=print) -> dict:
+    """Checkpoint -> quantize.pipeline.quantize_model: FP32 + INT8 (ONNX, OpenVINO stateless and
+    stateful) + model.json in `out`; held-out accuracy of FP32 and INT8 recorded in it."""
+    import tempfile
+
+    from lcr_edge.io import write_json
+    from lcr_edge.model.checkpoint import read_checkpoint
+    from quantize.evaluate import Triples
+    from quantize.pipeline import QuantizeConfig, quantize_model
+
+    import logging
+
+    logging.getLogger("nncf").setLevel(logging.WARNING)  # its INFO lines drown our progress
+    t0 = time.perf_counter()
+    calib = ClipDataset(split.train, split.labels, train_set.sampling, train=False, preprocess=pre)
+    qcfg = QuantizeConfig(epochs=1 if cfg.qat_steps else 0, steps=cfg.qat_steps or None,
+                          batch_size=cfg.batch, frames=train_set.sampling.frames,
+                          calibration=cfg.calibration, workers=0)
+    with tempfile.TemporaryDirectory(prefix=".finetune-", dir=out) as tmp:
+        ckpt_path = Path(tmp) / "finetuned.pt"
+        save_checkpoint(ckpt_path, model, split.labels, pre, **ckpt_extra)
+        ckpt = read_checkpoint(ckpt_path)
+        val = Triples(make_loader(held_set, cfg.batch, workers=0)) if held_set else None
+        meta = quantize_model(model, ckpt, ckpt_path, out,
+                              Triples(make_loader(calib, cfg.batch, workers=0)), val, qcfg,
+                              log=log)
+    meta["finetune"] = ckpt_extra["finetune"]
+    write_json(out / "model.json", meta)
+    acc = meta.get("accuracy", {})
+    seconds = round(time.perf_counter() - t0, 1)
+    log(f"exported to {out} in {seconds:.0f} s: " + ", ".join(
+        f"{p}/{k}" for p, ks in meta["files"].items() for k in ks))
+    return {"seconds": seconds, "accuracy": {k: v.get("top1") for k, v in acc.items()},
+            "files": sorted(meta["files"])}
