@@ -1,0 +1,113 @@
+"""The "Teach a gesture" dialog (offscreen) and switching models in the window without a restart."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QSettings
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "app"))
+from fakes import ScriptedRecognizer  # noqa: E402
+
+from app.settings import AppSettings  # noqa: E402
+from app.teach import TeachDialog  # noqa: E402
+from app.window import MainWindow  # noqa: E402
+from lcr_edge.recording import RecordingSet  # noqa: E402
+
+
+class FakeFeed:
+    """The window's newest frame: a new array each call, until `fail_after` frames."""
+
+    def __init__(self, fail_after=None):
+        self.n, self.fail_after = 0, fail_after
+
+    def __call__(self):
+        if self.fail_after is not None and self.n >= self.fail_after:
+            return None
+        self.n += 1
+        return np.full((60, 80, 3), self.n % 255, np.uint8)
+
+
+def make_dialog(qtbot, tmp_path, feed, **kw):
+    dlg = TeachDialog(feed, set_dir=tmp_path / "set", labels=["Thumb Up"], countdown_s=0, **kw)
+    qtbot.addWidget(dlg)
+    dlg.seconds.setValue(1.0)
+    return dlg
+
+
+def test_record_preview_and_discard_a_clip(qtbot, tmp_path):
+    dlg = make_dialog(qtbot, tmp_path, FakeFeed())
+    dlg.label.setEditText("waving  hello")
+    dlg.start_recording()
+    qtbot.waitUntil(lambda: dlg.clips.count() == 1, timeout=5000)
+    rs = RecordingSet.open(tmp_path / "set")
+    assert rs.counts() == {"waving hello": 1}
+    assert len(rs.clip_frames("1")) == 12
+    assert len(dlg.preview_frames) == 12  # the new clip plays back at once
+    dlg.label.setEditText("Thumb Up")
+    dlg.start_recording()
+    qtbot.waitUntil(lambda: dlg.clips.count() == 2, timeout=5000)
+    dlg.clips.setCurrentRow(0)
+    dlg.discard_selected()
+    assert RecordingSet.open(tmp_path / "set").counts() == {"Thumb Up": 1}
+    assert not (tmp_path / "set" / "1").exists() and dlg.clips.count() == 1
+
+
+def test_bad_name_and_failing_source_are_reported_and_nothing_is_lost(qtbot, tmp_path):
+    dlg = make_dialog(qtbot, tmp_path, FakeFeed(fail_after=20))
+    dlg.label.setEditText("Thumb Up")
+    dlg.start_recording()
+    qtbot.waitUntil(lambda: dlg.clips.count() == 1, timeout=5000)  # frames 1-12
+    dlg.label.setEditText("a/b")
+    dlg.start_recording()
+    assert "file systems" in dlg.status.text() and dlg.record_btn.isEnabled()
+    dlg.label.setEditText("Thumb Up")
+    dlg.start_recording()  # the feed dies after 8 more frames
+    qtbot.waitUntil(lambda: "stopped" in dlg.status.text(), timeout=5000)
+    assert RecordingSet.open(tmp_path / "set").counts() == {"Thumb Up": 1}
+    assert dlg.record_btn.isEnabled()
+
+
+def test_finetune_command_and_model_ready(qtbot, tmp_path):
+    dlg = make_dialog(qtbot, tmp_path, FakeFeed(), base_model="/models/base")
+    cmd = dlg.finetune_command()
+    assert cmd[1:4] == ["-m", "lcr_edge", "finetune"] and "--model" in cmd
+    assert cmd[cmd.index("--out") + 1] == str(tmp_path / "set-model")
+    dlg.start_finetune()  # an empty set: refused with a message, no process
+    assert dlg.process is None and "two gestures" in dlg.status.text()
+    with qtbot.waitSignal(dlg.model_ready) as sig:
+        dlg._finetune_done(0)
+    assert sig.args == [str(tmp_path / "set-model")]
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+def test_window_switches_model_without_restart_and_profile_maps_new_names(qtbot, tmp_path,
+                                                                         settings):
+    profile = tmp_path / "mine.toml"
+    profile.write_text('[gestures]\n"Waving Hello" = "player:next"\n')
+    models = {"old": ScriptedRecognizer(), "new": ScriptedRecognizer(
+        labels=["Thumb Up", "Waving Hello", "No gesture"])}
+    loaded = []
+
+    def load(spec):
+        loaded.append(spec)
+        return models[Path(spec).name]
+
+    win = MainWindow(settings, load_model=load, source=str(tmp_path / "none.avi"),
+                     model=str(tmp_path / "old"), profile=str(profile))
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: loaded == [str(tmp_path / "old")], timeout=5000)
+    assert "profile" in win.errors  # Jester's labels have no "Waving Hello"
+    win.use_model(str(tmp_path / "new"))
+    qtbot.waitUntil(lambda: win.labels == models["new"].labels, timeout=5000)
+    assert "profile" not in win.errors and "Waving Hello" in win.profile.bindings
+    win.use_model(str(tmp_path / "new"))  # the same folder again (re-exported): reloaded
+    qtbot.waitUntil(lambda: len(loaded) == 3, timeout=5000)
+    dlg = win.teach()
+    assert dlg.base_model == str(tmp_path / "new")
+    win.close()
