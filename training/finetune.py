@@ -298,14 +298,13 @@ def export_artifact(model: LCR, split: Split, pre: Preprocess, ckpt_extra: dict,
                     cfg: FinetuneConfig, log=print) -> dict:
     """Checkpoint -> quantize.pipeline.quantize_model: FP32 + INT8 (ONNX, OpenVINO stateless and
     stateful) + model.json in `out`; held-out accuracy of FP32 and INT8 recorded in it."""
+    import logging
     import tempfile
 
     from lcr_edge.io import write_json
     from lcr_edge.model.checkpoint import read_checkpoint
     from quantize.evaluate import Triples
     from quantize.pipeline import QuantizeConfig, quantize_model
-
-    import logging
 
     logging.getLogger("nncf").setLevel(logging.WARNING)  # its INFO lines drown our progress
     t0 = time.perf_counter()

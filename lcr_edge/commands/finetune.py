@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def finetune(
         model: str = typer.Option(None, "--model", "-m", help="Base: a checkpoint (.pt) or an "
-                                  "exported model folder [default: $LCR_EDGE_MODEL]."),
+                                  "exported model folder (default: $LCR_EDGE_MODEL)."),
         data: Path = typer.Option(..., "--data", help="Your gesture set (from `lcr-edge record`)."),
         out: Path = typer.Option(..., "--out", "-o", help="Artifact folder to write."),
         minutes: float = typer.Option(5.0, "--minutes", help="Time budget for training and the "

@@ -101,6 +101,8 @@ def test_clear_errors_for_missing_inputs(tmp_path, tiny_base):
         finetune(FinetuneConfig(model=str(tiny_base), data=str(one), out=str(tmp_path / "o")))
 
 
+# quantize's frame-agreement metric looks after frame 10; these 6-frame clips have none (NaN)
+@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")
 def test_record_finetune_export_recognizer(tmp_path, tiny_base):
     """The user's path end to end through the CLI; the artifact runs in the app's runtime."""
     runner = CliRunner()

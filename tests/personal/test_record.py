@@ -118,7 +118,8 @@ class DyingCamera(FrameSource):
 def test_a_camera_failing_mid_recording_keeps_the_finished_clips(tmp_path, monkeypatch):
     import lcr_edge.sources
 
-    monkeypatch.setattr(lcr_edge.sources, "open_source", lambda spec: DyingCamera(80))  # ~1.6 s: 19 frames at 12 fps
+    # 80 frames at 50 fps = 1.6 s = 19 frames at 12 fps: one clip of 12, then the camera dies
+    monkeypatch.setattr(lcr_edge.sources, "open_source", lambda spec: DyingCamera(80))
     out = tmp_path / "set"
     res = record("--out", out, "--label", "Swiping Left", "--count", 3, "--seconds", 1,
                  "--source", "0")
