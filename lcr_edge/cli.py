@@ -37,6 +37,9 @@ COMMANDS = [
     "info",
     "demo",
     "synth",
+    "train",
+    "run",
+    "gui",
 ]
 
 for _name in COMMANDS:
