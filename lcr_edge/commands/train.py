@@ -14,6 +14,7 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Option(None, "--data", help="Dataset folder: Jester layout or <label>/*.mp4."),
         variant: str = typer.Option(None, help="lcr-s | lcr | lcr-l (default lcr-s)."),
         cell: str = typer.Option(None, help="bounded (default) | paper (eq. 10 literally)."),
+        head: str = typer.Option(None, help="mean (default) | cls (eq. 12 literally)."),
         frames: int = typer.Option(None, help="Frames per clip (default 32, the paper's)."),
         stride: int = typer.Option(None, help="Take every stride-th source frame (default 1)."),
         epochs: int = typer.Option(None, help="Epochs (default 30)."),
@@ -36,7 +37,7 @@ def register(app: typer.Typer) -> None:
         from training.train import TrainConfig
         from training.train import train as run
 
-        cli = dict(data=str(data) if data else None, variant=variant, cell=cell, frames=frames,
+        cli = dict(data=str(data) if data else None, variant=variant, cell=cell, head=head, frames=frames,
                    stride=stride, epochs=epochs, batch=batch, lr=lr, tube_mask=tube_mask,
                    device=device, precision=precision, out=str(out) if out else None, resume=resume,
                    seed=seed,
@@ -47,17 +48,33 @@ def register(app: typer.Typer) -> None:
 
     @app.command("eval")
     def evaluate(
-        model: Path = typer.Option(..., "--model", help="Checkpoint (.pt)."),
-        data: Path = typer.Option(..., "--data", help="Dataset folder."),
+        model: Path = typer.Option(..., "--model",
+                                   help="Checkpoint (.pt), or an exported folder with --stream."),
+        data: Path = typer.Option(None, "--data", help="Dataset folder (clip evaluation)."),
         split: str = typer.Option("validation", help="train | validation."),
         frames: int = typer.Option(None, help="Frames per clip (default: as trained)."),
         batch: int = typer.Option(8),
         workers: int = typer.Option(2),
+        stream: bool = typer.Option(False, "--stream", help="Event-level accuracy on long synthetic "
+                                    "streams instead of clip accuracy."),
+        streams: int = typer.Option(4, help="--stream: how many streams."),
+        gestures: int = typer.Option(10, help="--stream: gestures per stream."),
+        seed: int = typer.Option(1000, help="--stream: render seed (use one never used in training)."),
+        style: str = typer.Option(None, help="--stream: synth style (default, new-user)."),
+        profile: str = typer.Option("media", help="--stream: profile whose [events] rules apply."),
+        backend: str = typer.Option("openvino", help="--stream with a folder: runtime backend."),
         out: Path = typer.Option(None, "--out", help="Folder for confusion.png and metrics.json."),
         as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     ):
-        """Clip accuracy: top-1/top-5 (paper score: best of the last 10 frames; and last frame),
-        per-class accuracy, confusion matrix PNG."""
+        """Clip accuracy (top-1/top-5 with the paper's score and the last frame's, per class, a
+        confusion PNG), or with --stream the event accuracy and false fires users feel."""
+        if stream:
+            _eval_stream(model, streams, gestures, seed, style, profile, backend, as_json)
+            return
+        if data is None:
+            from lcr_edge.errors import LCRError
+
+            raise LCRError("clip evaluation needs --data DIR (or use --stream)")
         from tqdm import tqdm
 
         from lcr_edge.io import write_json
@@ -89,3 +106,26 @@ def register(app: typer.Typer) -> None:
         for name, acc in m["per_class"].items():
             typer.echo(f"  {name:<32} {100 * acc:6.1f} %")
         typer.echo(f"confusion matrix: {out / 'confusion.png'}")
+
+
+def _eval_stream(model, streams, gestures, seed, style, profile, backend, as_json):
+    from tqdm import tqdm
+
+    from lcr_edge.actions import load_profile
+    from training.stream_eval import evaluate_streams
+
+    events = load_profile(profile).events
+    with tqdm(total=streams, desc="streams", leave=False, disable=as_json) as bar:
+        m = evaluate_streams(model, events, streams, gestures, seed, style, backend, progress=bar)
+    if as_json:
+        typer.echo(json.dumps(m, indent=2))
+        return
+    for i, s in enumerate(m["per_stream"]):
+        typer.echo(f"stream {i}: truth {s['truth']}")
+        typer.echo(f"          fired {s['fired']}  ({s['false_fires']} false fires)")
+    lat = m["median_latency_s"]
+    typer.echo(f"event accuracy {100 * m['event_accuracy']:.1f} % ({m['true_gestures']} gestures, edit "
+               f"distance {m['edit_distance']}); false fires {m['false_fires']} in "
+               f"{m['idle_minutes']:.2f} idle min = {m['false_fires_per_idle_minute']:.2f}/min; "
+               f"median latency {'n/a' if lat is None else f'{lat:.2f} s'} after the motion ends "
+               f"(model at {m['model_frame_rate']:.1f} fps, profile {profile!r}, seed {seed})")
