@@ -72,8 +72,6 @@ def test_loader(test_dir: Path, labels: list[str], sampling: dict):
 
 def evaluate_artifact(out: Path, test_dir: Path) -> dict:
     """Test top-1 of the exported files (FP32 PyTorch checkpoint and INT8 OpenVINO stateful)."""
-    import numpy as np
-
     from lcr_edge.model.checkpoint import load_checkpoint
     from lcr_edge.runtime import open_backend
     from quantize.evaluate import predict_backend, summary
@@ -91,7 +89,6 @@ def evaluate_artifact(out: Path, test_dir: Path) -> dict:
         row["int8_openvino"] = summary(probs, targets)["top1"]
         row["int8_vs_fp32_clip_agreement"] = round(100 * float(
             (probs[:, -10:].max(1).argmax(-1) == res.scores().argmax(-1)).mean()), 1)
-        del np
     return row
 
 
