@@ -300,6 +300,7 @@ def export_artifact(model: LCR, split: Split, pre: Preprocess, ckpt_extra: dict,
     stateful) + model.json in `out`; held-out accuracy of FP32 and INT8 recorded in it."""
     import logging
     import tempfile
+    import warnings
 
     from lcr_edge.io import write_json
     from lcr_edge.model.checkpoint import read_checkpoint
@@ -317,9 +318,11 @@ def export_artifact(model: LCR, split: Split, pre: Preprocess, ckpt_extra: dict,
         save_checkpoint(ckpt_path, model, split.labels, pre, **ckpt_extra)
         ckpt = read_checkpoint(ckpt_path)
         val = Triples(make_loader(held_set, cfg.batch, workers=0)) if held_set else None
-        meta = quantize_model(model, ckpt, ckpt_path, out,
-                              Triples(make_loader(calib, cfg.batch, workers=0)), val, qcfg,
-                              log=log)
+        with warnings.catch_warnings():  # quantize's frame agreement is NaN for clips of <= 10
+            warnings.simplefilter("ignore", RuntimeWarning)  # frames (it looks after frame 10)
+            meta = quantize_model(model, ckpt, ckpt_path, out,
+                                  Triples(make_loader(calib, cfg.batch, workers=0)), val, qcfg,
+                                  log=log)
     meta["finetune"] = ckpt_extra["finetune"]
     write_json(out / "model.json", meta)
     acc = meta.get("accuracy", {})
