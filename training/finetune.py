@@ -302,6 +302,8 @@ def export_artifact(model: LCR, split: Split, pre: Preprocess, ckpt_extra: dict,
     import tempfile
     import warnings
 
+    import nncf  # noqa: F401  (imported first: importing it sets its logger to INFO)
+
     from lcr_edge.io import write_json
     from lcr_edge.model.checkpoint import read_checkpoint
     from quantize.evaluate import Triples
