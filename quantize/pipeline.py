@@ -36,6 +36,7 @@ class QuantizeConfig:
     val_limit: int | None = None  # at most this many validation clips
     workers: int = 2
     wkv_int8: bool = False  # also quantize Bi-WKV's internal products (slower here, see docs)
+    device: str = "cpu"  # where calibration and QAT run ("cuda" on a GPU machine)
 
 
 def _export_int8(native, model, folder: Path) -> None:
@@ -89,8 +90,9 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
     meta = export_fp32(model, ckpt, ckpt_path, out, "all", accuracy=acc.get("fp32"))
 
     log(f"PTQ: calibrating on {cfg.calibration} frames of training clips ...")
-    items = qat.calibration_items(model, train, cfg.calibration)
+    items = qat.calibration_items(model.to(cfg.device), train, cfg.calibration)
     qstep = qat.quantize_ptq(model, items, cfg.wkv_int8)
+    model.cpu()
     if val is not None:
         with staging(out) as scratch:
             _export_int8(qat.to_native_fake_quant(qstep), model, scratch)
