@@ -36,9 +36,13 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 COMMANDS = [
     "info",
     "demo",
+    "synth",
+    "train",
     "export",
     "quantize",
     "bench",
+    "run",
+    "gui",
 ]
 
 for _name in COMMANDS:

@@ -9,7 +9,7 @@ from lcr_edge.model.lcr import (
     create_model,
     tube_mask,
 )
-from lcr_edge.model.wkv import bi_wkv, bi_wkv_reference
+from lcr_edge.model.wkv import bi_wkv, bi_wkv_reference, force_reference
 
 __all__ = ["LCR", "LCRConfig", "VARIANTS", "PAPER_PARAMS_M", "create_model", "count_macs",
-           "tube_mask", "bi_wkv", "bi_wkv_reference"]
+           "tube_mask", "bi_wkv", "bi_wkv_reference", "force_reference"]

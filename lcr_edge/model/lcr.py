@@ -9,7 +9,8 @@ H_t of the unit below after that), E_t the edge tokens and (H, C) the unit's sta
     C_t = E_t * (tanh(A_t) + C_{t-1}) + C_{t-1}               eq. 10 ("paper" cell)
       or  f = sigmoid(E_t + b_f); C_t = f*C_{t-1} + (1-f)*tanh(A_t)   ("bounded" cell)
     H_t = tanh(C_t) * sigmoid(A_t)                            eq. 11
-    logits = W_class LN(concat(H_t[CLS], C_t[CLS])) of the last unit   eq. 12
+    logits = W_class LN(concat(H_t[CLS], C_t[CLS])) of the last unit   eq. 12 (head="cls")
+      or   W_class LN(concat(mean H_t, mean C_t))                      (head="mean", default)
 
 `forward(frames, edges)` (training) batches what does not depend on the state (the patch and edge
 embeddings) over all frames, then runs the recurrence; `step(frame, edge, state)`
@@ -40,10 +41,13 @@ class LCRConfig:
     heads: int = 4  # Bi-WKV heads; head size N = dim / heads
     mlp_ratio: int = 4  # channel-mix hidden width = mlp_ratio * dim
     cell: str = "bounded"  # "paper" (eq. 10 literally) or "bounded" (convex forget gate)
+    head: str = "mean"  # "cls" (eq. 12: H, C of the CLS token) or "mean" (H, C averaged over tokens)
 
     def __post_init__(self):
         if self.cell not in ("paper", "bounded"):
             raise LCRError(f"cell must be 'paper' or 'bounded', got {self.cell!r}")
+        if self.head not in ("cls", "mean"):
+            raise LCRError(f"head must be 'cls' or 'mean', got {self.head!r}")
         if self.dim % self.heads or self.dim % 4:
             raise LCRError(f"dim {self.dim} must divide by heads ({self.heads}) and by 4 (Q-Shift)")
         if self.image_size % self.patch_size:
@@ -244,8 +248,14 @@ class LCR(nn.Module):
         return x, e
 
     def classify(self, h: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """Eq. 12 on the CLS token (the last one) of the last unit's state."""
-        return self.head(self.head_norm(torch.cat([h[:, -1], c[:, -1]], dim=-1)))
+        """Eq. 12 on the last unit's state: H and C of the CLS token (head="cls"), or averaged over
+        all tokens (head="mean", the default: the CLS token sees the patches only through Bi-WKV's
+        linear pooling and learned nothing in 150 steps of a task the mean head solves; docs/model.md)."""
+        if self.config.head == "cls":
+            h, c = h[:, -1], c[:, -1]
+        else:
+            h, c = h.mean(dim=1), c.mean(dim=1)
+        return self.head(self.head_norm(torch.cat([h, c], dim=-1)))
 
     # -- streaming ----------------------------------------------------------------------------
     def initial_state(self, batch: int = 1, device=None, dtype=torch.float32) -> torch.Tensor:

@@ -18,11 +18,14 @@ PyTorch. Two choices keep it cheap (measured: docs/wkv.md):
 * Decays are built in fp32 from w once per call; inputs of any float dtype, fp32 accumulation.
 
 `bi_wkv` is the public op: it dispatches CUDA tensors to our kernel (lcr_edge.model.wkv_cuda)
-and everything else, or everything when LCR_WKV_REFERENCE=1, to the reference.
+and everything else to the reference; LCR_WKV_REFERENCE=1 or `with force_reference():` sends
+everything to the reference (float64, unsupported head sizes, tracing and ONNX export always go
+there).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 
@@ -114,9 +117,29 @@ def bi_wkv_reference(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch
     return y.reshape(B, H, t_pad, N)[:, :, :T].transpose(1, 2).to(out_dtype)
 
 
+_forced = 0  # depth of nested force_reference() blocks
+
+
+@contextlib.contextmanager
+def force_reference(enabled: bool = True):
+    """Within the block, `bi_wkv` uses the dense reference even for CUDA tensors.
+
+    >>> with force_reference():
+    ...     use_reference()
+    True
+    """
+    global _forced
+    _forced += int(enabled)
+    try:
+        yield
+    finally:
+        _forced -= int(enabled)
+
+
 def use_reference() -> bool:
-    """True when LCR_WKV_REFERENCE=1 forces the reference path everywhere."""
-    return os.environ.get("LCR_WKV_REFERENCE", "0") not in ("", "0", "false", "False")
+    """True when LCR_WKV_REFERENCE=1 or a `force_reference()` block forces the reference path."""
+    env = os.environ.get("LCR_WKV_REFERENCE", "0")
+    return _forced > 0 or env not in ("", "0", "false", "False")
 
 
 def bi_wkv(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tensor,
@@ -126,6 +149,6 @@ def bi_wkv(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tensor,
             and not torch.onnx.is_in_onnx_export():
         from lcr_edge.model import wkv_cuda  # built on first use
 
-        if wkv_cuda.available():
+        if wkv_cuda.supports(r) and wkv_cuda.available():
             return wkv_cuda.bi_wkv_cuda(r, k, v, w, u)
     return bi_wkv_reference(r, k, v, w, u)

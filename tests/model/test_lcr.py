@@ -20,10 +20,10 @@ def wake_edges(model, seed=0):
         model.edge_cls.copy_(torch.randn(model.edge_cls.shape, generator=g) * 0.2)
 
 
-@pytest.mark.parametrize("cell", ["bounded", "paper"])
-def test_step_equals_forward_over_16_frames(cell):
+@pytest.mark.parametrize("cell, head", [("bounded", "mean"), ("paper", "mean"), ("bounded", "cls")])
+def test_step_equals_forward_over_16_frames(cell, head):
     torch.manual_seed(0)
-    model = create_model("lcr-s", cell=cell).eval()
+    model = create_model("lcr-s", cell=cell, head=head).eval()
     wake_edges(model)
     frames, edges = clip(2, 16)
     with torch.no_grad():
@@ -57,14 +57,15 @@ def test_every_variant_shapes_backward_and_step(name):
         assert state2.shape == state.shape
 
 
+@pytest.mark.parametrize("head", ["mean", "cls"])
 @pytest.mark.parametrize("cell", ["bounded", "paper"])
-def test_after_one_optimiser_step_every_parameter_gets_a_gradient(cell):
+def test_after_one_optimiser_step_every_parameter_gets_a_gradient(cell, head):
     """At step one the zero-initialised edge prompt gets a gradient (through K, V and the cell's
     forget gate; with the paper's cell, whose memory stays exactly 0 while E = 0, only through its
     CLS slot). After one optimiser step every parameter has one. The paper's cell needs a second:
     its patch memory is exactly 0 until the patch edge embedding has moved off zero."""
     torch.manual_seed(0)
-    model = create_model("lcr-s", num_classes=5, cell=cell)
+    model = create_model("lcr-s", num_classes=5, cell=cell, head=head)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     frames, edges = clip(2, 3)
     target = torch.tensor([1, 3])
@@ -156,3 +157,5 @@ def test_unknown_variant_and_bad_config():
         create_model("lcr", width=3)
     with pytest.raises(LCRError, match="cell"):
         LCRConfig(cell="gru")
+    with pytest.raises(LCRError, match="head must be 'cls' or 'mean'"):
+        LCRConfig(head="max")

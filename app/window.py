@@ -1,0 +1,373 @@
+"""The main window. GUI thread only: it draws, dispatches actions and edits settings; capture runs
+on the source's thread and the model on the worker's (app/worker.py).
+
+Data flow: capture thread -> latest-only slots -> (a) the worker runs the model on the newest due
+frame and sends a StepResult back by signal; (b) the UI timer (30 Hz) draws the newest captured
+frame with the newest result. Events in every result are turned into actions here, in order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QAction, QKeyEvent, QKeySequence
+from PyQt6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QPlainTextEdit,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.player import PlayerWidget
+from app.settings import AppSettings, SettingsDialog
+from app.widgets import Gallery, ProbabilityBars, VideoView
+from app.worker import WorkerHost
+from lcr_edge.actions import ActionRunner, Profile, load_profile, parse_keys, run_shell
+from lcr_edge.engine import load_recognizer
+from lcr_edge.errors import LCRError
+from lcr_edge.labels import JESTER_LABELS
+from lcr_edge.sources import LatestFrameReader, open_source
+
+BANNER_S = 1.5
+UI_MS = 33
+
+
+class MainWindow(QMainWindow):
+    source_status = pyqtSignal(str, bool)  # emitted from the capture thread, queued to us
+
+    def __init__(self, settings: AppSettings | None = None, load_model=None,
+                 source: str | None = None, model: str | None = None,
+                 profile: str | None = None, playlist=None):
+        super().__init__()
+        self.setWindowTitle("LCR-Edge")
+        self.settings = settings or AppSettings()
+        self.values = self.settings.all()
+        for key, value in (("source", source), ("model", model), ("profile", profile)):
+            if value is not None:  # given on the command line: also the next start's default
+                self.values[key] = str(value)
+                self.settings.set(key, str(value))
+        self.labels = list(JESTER_LABELS)
+        self.frame_rate = 12.0
+        self.profile: Profile | None = None
+        self.runner: ActionRunner | None = None
+        self.reader: LatestFrameReader | None = None
+        self.latest = None  # newest StepResult
+        self.last_drawn = -1
+        self.banner_until = 0.0
+        self.errors: dict[str, str] = {}  # "source" / "model" / "profile" -> message
+        self.log_lines: list[str] = []
+        self.clock = 0.0  # seconds since start, advanced by the UI timer
+
+        self._build_ui()
+        self._build_actions()
+
+        def default_load(spec: str):
+            return load_recognizer(spec, self.values["backend"])
+
+        self.host = WorkerHost(load_model or default_load, self)
+        self.host.worker.result.connect(self._on_result)
+        self.host.worker.model_loaded.connect(self._on_model_loaded)
+        self.host.worker.status.connect(lambda text, err: self._set_error("model", text))
+        self.source_status.connect(self._on_source_status)
+        self.host.set_edges.emit(self.values["edges"])
+
+        self.load_profile(self.values["profile"])
+        self.open_source(self.values["source"])
+        if self.values["model"]:
+            self.host.load_model.emit(self.values["model"])
+        else:
+            self._set_error("model", "no model loaded: choose an exported model folder in "
+                                     "Settings (Ctrl+,)")
+        if playlist or self.values["playlist"]:
+            self.player.set_playlist(playlist or self.values["playlist"])
+        self.ui_timer = QTimer(self)
+        self.ui_timer.setInterval(UI_MS)
+        self.ui_timer.timeout.connect(self._draw)
+        self.ui_timer.start()
+
+    # ------------------------------------------------------------ layout
+    def _build_ui(self) -> None:
+        self.view = VideoView(self)
+        self.view.mirror = self.values["mirror"]
+        self.hud = QLabel(self)
+        self.hud.setTextFormat(Qt.TextFormat.PlainText)
+        self.bars = ProbabilityBars(self)
+        left = QWidget(self)
+        lay = QVBoxLayout(left)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.hud)
+        lay.addWidget(self.bars)
+
+        self.player = PlayerWidget(self)
+        self.gallery = Gallery(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.player, "Player")
+        self.tabs.addTab(self.gallery, "Gestures")
+        self.log = QPlainTextEdit(self)
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(500)
+        self.log.setPlaceholderText("Events and actions appear here.")
+        right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(self.tabs)
+        right.addWidget(self.log)
+        right.setSizes([480, 160])
+
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([640, 560])
+        self.setCentralWidget(split)
+        self.resize(1240, 760)
+
+    def _build_actions(self) -> None:
+        self.actions_by_name: dict[str, QAction] = {}
+
+        def add(menu, name, text, keys, slot, checkable=False, checked=False):
+            act = QAction(text, self)
+            if keys:
+                act.setShortcut(QKeySequence(keys))
+                act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            act.setCheckable(checkable)
+            if checkable:
+                act.setChecked(checked)
+                act.toggled.connect(slot)
+            else:
+                act.triggered.connect(lambda _=False: slot())
+            menu.addAction(act)
+            self.addAction(act)
+            self.actions_by_name[name] = act
+
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        add(m, "open_video", "Open video…", "Ctrl+O", self._pick_video)
+        add(m, "settings", "Settings…", "Ctrl+,", self.edit_settings)
+        add(m, "quit", "Quit", "Ctrl+Q", self.close)
+        m = bar.addMenu("&View")
+        add(m, "mirror", "Mirror live view", "Ctrl+M", self._set_mirror, True, self.view.mirror)
+        add(m, "edges", "Edge overlay", "E", self._set_edges, True, self.values["edges"])
+        add(m, "gallery", "Gesture gallery", "G", lambda: self.tabs.setCurrentWidget(self.gallery))
+        m = bar.addMenu("&Player")
+        for name, text, keys in [("play_pause", "Play / pause", "Space"), ("next", "Next", "N"),
+                                 ("previous", "Previous", "P"),
+                                 ("seek_forward", "Forward 10 s", "Right"),
+                                 ("seek_back", "Back 10 s", "Left"),
+                                 ("volume_up", "Volume up", "Up"),
+                                 ("volume_down", "Volume down", "Down"),
+                                 ("mute", "Mute", "M"), ("fullscreen", "Full screen", "F")]:
+            add(m, name, text, keys, lambda n=name: self._player_command(n, "key"))
+        add(m, "leave_fullscreen", "Leave full screen", "Escape", self.player.leave_fullscreen)
+        m = bar.addMenu("&Model")
+        add(m, "reset", "Reset model state", "R", lambda: self.host.reset.emit())
+
+    # ------------------------------------------------------------ sources, model, profile
+    def open_source(self, spec: str) -> None:
+        """Start capturing from `spec` (camera index, video, folder); errors go to the window."""
+        if self.reader is not None:
+            self.reader.stop(timeout=0)  # never wait on the GUI thread
+            self.reader = None
+        self.values["source"] = str(spec)
+        try:
+            src = open_source(spec)
+        except LCRError as exc:
+            self._set_error("source", str(exc))
+            self.host.set_reader.emit(None)
+            return
+        self._set_error("source", None)
+        self.reader = LatestFrameReader(src, self.frame_rate, realtime=True, loop=not src.live,
+                                        on_status=self.source_status.emit)
+        self.reader.start()
+        self.host.set_reader.emit(self.reader)
+
+    def load_profile(self, spec: str, quiet: bool = False) -> bool:
+        """Load and use a profile. A bad one is reported in the window and the current one
+        stays; with none loaded yet the bundled media profile stands in."""
+        try:
+            prof = load_profile(spec, labels=self.labels)
+        except LCRError as exc:
+            self._set_error("profile", f"profile not loaded: {exc}")
+            if self.profile is None:
+                self._use_profile(load_profile("media", labels=self.labels))
+                self._log("using the bundled media profile instead")
+            return False
+        self._set_error("profile", None)
+        self.values["profile"] = str(spec)
+        self._use_profile(prof, quiet)
+        return True
+
+    def _use_profile(self, prof: Profile, quiet: bool = False) -> None:
+        self.profile = prof
+        self.runner = ActionRunner(prof, {"player": lambda c: self._player_command(c, None),
+                                          "key": self._send_keys, "mpris": self._mpris,
+                                          "shell": run_shell})
+        self.gallery.set_profile(prof)
+        self.host.set_events.emit(self._events_config())
+        if not quiet:
+            self._log(f"profile {prof.name}: {len(prof.bindings)} gestures mapped")
+
+    def _events_config(self):
+        cfg = dataclasses.replace(self.profile.events,
+                                  thresholds=dict(self.profile.events.thresholds))
+        if self.values["threshold"]:
+            cfg.threshold = float(self.values["threshold"])
+        if self.values["min_frames"]:
+            cfg.min_frames = int(self.values["min_frames"])
+        cfg.thresholds.update({g: float(v) for g, v in self.values["thresholds"].items() if v})
+        return cfg
+
+    def _on_model_loaded(self, info: dict) -> None:
+        self.labels, self.frame_rate = info["labels"], info["frame_rate"]
+        self._set_error("model", None)
+        meta = info["metadata"]
+        self._log(f"model {info['name']}: {len(self.labels)} classes at {self.frame_rate:g} fps"
+                  + (f", {meta.get('variant')} {meta.get('precision', '')}" if meta else ""))
+        self.load_profile(self.values["profile"], quiet=True)  # re-check names with the model
+
+    def apply_settings(self, new: dict) -> None:
+        old, self.values = self.values, {**self.values, **new}
+        for key, value in new.items():
+            self.settings.set(key, value)
+        self.settings.sync()
+        if new.get("source", old["source"]) != old["source"]:
+            self.open_source(self.values["source"])
+        if (self.values["model"], self.values["backend"]) != (old["model"], old["backend"]) \
+                and self.values["model"]:
+            self.host.load_model.emit(self.values["model"])
+        if not self.load_profile(self.values["profile"]):
+            self.values["profile"] = old["profile"]
+
+    def edit_settings(self) -> None:
+        gestures = list(self.profile.bindings) if self.profile else []
+        dlg = SettingsDialog(self.values, gestures, self)
+        if dlg.exec():
+            self.apply_settings(dlg.values())
+
+    def _pick_video(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Video source", "",
+                                              "Video (*.mp4 *.avi *.mkv *.mov *.webm)")
+        if path:
+            self.apply_settings({"source": path})
+
+    def _set_mirror(self, on: bool) -> None:
+        self.view.mirror = on
+        self.settings.set("mirror", on)
+
+    def _set_edges(self, on: bool) -> None:
+        self.values["edges"] = on
+        self.settings.set("edges", on)
+        self.host.set_edges.emit(on)
+
+    # ------------------------------------------------------------ worker results
+    def _on_source_status(self, text: str, error: bool) -> None:
+        self._set_error("source", text if error else None)
+        self.statusBar().showMessage(text, 5000)
+
+    def _on_result(self, res) -> None:
+        """Every result (queued from the worker): handle its events now; draw it later."""
+        self.latest = res
+        for ev in res.events:
+            if ev.kind == "reset":
+                self._log(f"{ev.t:7.2f} s  idle: model state reset")
+                continue
+            self.view.banner = ev.gesture if ev.kind == "single" else f"{ev.gesture} (hold)"
+            self.banner_until = self.clock + BANNER_S
+            self._log(f"{ev.t:7.2f} s  {ev.gesture} ({ev.kind}, {ev.score:.2f})")
+            for r in (self.runner.handle(ev) if self.runner else []):
+                self._log(f"{'':10s}→ {r.action}: {r.message}" + ("" if r.ok else "  [failed]"))
+
+    def _draw(self) -> None:
+        """UI timer: draw only the newest frame and the newest result."""
+        self.clock += UI_MS / 1000
+        reader, res = self.reader, self.latest
+        frame = reader.latest() if reader is not None else None
+        if frame is not None and (frame.index, id(frame)) != self.last_drawn:
+            edges = res.edges if (res is not None and self.values["edges"]) else None
+            self.view.show_frame(frame.image, edges)
+            self.last_drawn = (frame.index, id(frame))
+        if self.view.banner and self.clock > self.banner_until:
+            self.view.banner = ""
+            self.view.update()
+        if res is None:
+            return
+        def thr(g: str) -> float:  # no threshold tick for idle labels (they never fire)
+            if self.profile is None or g in self.profile.events.idle_labels:
+                return 0.0
+            return self.profile.events.threshold_for(g)
+
+        self.bars.set_rows([(g, s, thr(g)) for g, s in res.top])
+        if self.view.hint != res.why:
+            self.view.hint = res.why
+            self.view.update()
+        x, t = res.extra, res.timings
+        stages = "  ".join(f"{k} {v:.1f} ms" for k, v in t.items() if k != "events")
+        self.hud.setText(f"camera {x['camera_fps']:.1f} fps   model {x['model_fps']:.1f} fps "
+                         f"(needs {x['frame_rate']:g})   {stages}   dropped {x['dropped']}")
+        self.hud.setStyleSheet("color: #d00000; font-weight: bold;" if x["behind"] else "")
+
+    # ------------------------------------------------------------ action handlers
+    def _player_command(self, name: str, via: str | None) -> str:
+        msg = self.player.command(name)
+        if via:
+            self._log(f"{'':10s}{via}: {name}: {msg}")
+        return msg
+
+    def _send_keys(self, spec: str) -> str:
+        """A key action: trigger our own shortcut if one matches, else send the key press to
+        the focused widget."""
+        mods, key = parse_keys(spec)
+        seq = QKeySequence("+".join([m.capitalize() for m in mods] + [_qt_key_name(key)]))
+        for act in self.actions_by_name.values():
+            if not act.shortcut().isEmpty() and act.shortcut().matches(seq) == \
+                    QKeySequence.SequenceMatch.ExactMatch:
+                act.trigger()
+                return f"shortcut {act.text()}"
+        combo = seq[0]
+        target = QApplication.focusWidget() or self
+        for kind in (QKeyEvent.Type.KeyPress, QKeyEvent.Type.KeyRelease):
+            QApplication.postEvent(target, QKeyEvent(kind, combo.key(), combo.keyboardModifiers()))
+        return f"key {seq.toString()}"
+
+    def _mpris(self, arg: str) -> str:
+        from lcr_edge.mpris import mpris_call
+
+        return mpris_call(arg)
+
+    # ------------------------------------------------------------ messages
+    def _set_error(self, where: str, message: str | None) -> None:
+        if message:
+            if self.errors.get(where) != message:
+                self._log(f"[{where}] {message}")
+            self.errors[where] = message
+        else:
+            self.errors.pop(where, None)
+        self.view.message = "\n".join(self.errors.values())
+        self.view.update()
+        if message:
+            self.statusBar().showMessage(message)
+
+    def _log(self, line: str) -> None:
+        self.log_lines.append(line)
+        self.log.appendPlainText(line)
+
+    def closeEvent(self, event) -> None:
+        self.ui_timer.stop()
+        if self.reader is not None:
+            self.reader.stop(timeout=0)
+        self.host.shutdown()
+        self.settings.set("playlist", [str(p) for p in self.player.playlist])
+        self.settings.sync()
+        super().closeEvent(event)
+
+
+def _qt_key_name(key: str) -> str:
+    names = {"enter": "Return", "escape": "Esc", "pageup": "PgUp", "pagedown": "PgDown",
+             "delete": "Del", "insert": "Ins", "backspace": "Backspace", "plus": "+",
+             "minus": "-", "media_play": "Media Play", "media_next": "Media Next",
+             "media_previous": "Media Previous", "media_stop": "Media Stop",
+             "volume_up": "Volume Up", "volume_down": "Volume Down", "volume_mute": "Volume Mute"}
+    return names.get(key, key.capitalize() if len(key) > 1 else key.upper())

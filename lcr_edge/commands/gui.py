@@ -1,0 +1,37 @@
+"""`lcr-edge app`: the desktop window (PyQt6). The module is named gui so that it does not shadow
+the top-level `app` package it starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("app")
+    def app_command(
+        source: str = typer.Option(None, "--source", "-s",
+                                   help="Camera index (0), video file or folder of frames "
+                                        "(default: the last one used)."),
+        model: Path = typer.Option(None, "--model", "-m", help="Exported model folder."),
+        profile: str = typer.Option(None, "--profile", "-p",
+                                    help="Profile name (media, mpris) or .toml path."),
+        backend: str = typer.Option(None, help="openvino, onnxruntime or torch."),
+        playlist: list[Path] = typer.Option(None, "--play",
+                                            help="Media files or folders for the player."),
+    ):
+        """Open the window: live view, gestures, actions and a gesture-controlled player."""
+        import importlib
+
+        from lcr_edge.engine import BACKENDS, default_model_dir
+        from lcr_edge.errors import LCRError
+
+        if backend is not None and backend not in BACKENDS:
+            raise LCRError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+        if model is None and default_model_dir() is not None:
+            model = default_model_dir()
+        gui = importlib.import_module("app")
+        raise typer.Exit(gui.run_app(source=source, model=str(model) if model else None,
+                                     profile=profile, playlist=playlist or None,
+                                     backend=backend))

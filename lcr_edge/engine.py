@@ -1,0 +1,114 @@
+"""The recognition engine without any GUI: recognizer + event rules, one call per frame.
+
+Used by the app's worker thread and by `lcr-edge run`. The recognizer is anything with the
+`lcr_edge.runtime.Recognizer` interface: `reset()`, `step(frame_bgr) -> probs[K]`, `labels`,
+`frame_rate`, `metadata`, `timings` (ms per stage of the last step).
+
+>>> import numpy as np
+>>> class Still:  # a recognizer that always says "No gesture"
+...     labels, frame_rate, metadata, timings = ["Thumb Up", "No gesture"], 12.0, {}, {}
+...     def reset(self): pass
+...     def step(self, frame): return np.array([0.0, 1.0], np.float32)
+>>> from lcr_edge.events import EventConfig
+>>> eng = Engine(Still(), EventConfig())
+>>> r = eng.step(np.zeros((48, 64, 3), np.uint8))
+>>> r.top[0], r.events
+(('No gesture', 1.0), [])
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lcr_edge.edges import edge_map
+from lcr_edge.errors import LCRError
+from lcr_edge.events import Event, EventConfig, EventEngine
+
+BACKENDS = ("openvino", "onnxruntime", "torch")
+
+
+@dataclass
+class StepResult:
+    """What one model step produced; arrays are copies, safe to send to another thread."""
+
+    frame_index: int
+    t: float
+    probs: np.ndarray  # [K] raw probabilities
+    smoothed: np.ndarray  # [K] after the event engine's smoothing window
+    top: list[tuple[str, float]]  # 5 best smoothed (label, score)
+    events: list[Event]
+    why: str  # why the current candidate did (not) fire
+    timings: dict[str, float]  # ms: the recognizer's stages + "events" + "total"
+    edges: np.ndarray | None = None  # HxW 0/1 uint8 edge map of the frame, when asked for
+    extra: dict = field(default_factory=dict)
+
+
+class Engine:
+    def __init__(self, recognizer, events: EventConfig):
+        self.recognizer = recognizer
+        self.labels = list(recognizer.labels)
+        self.frame_rate = float(getattr(recognizer, "frame_rate", 12.0) or 12.0)
+        self.events = EventEngine(self.labels, events, self.frame_rate)
+        self.steps = 0
+
+    def set_events(self, events: EventConfig) -> None:
+        """New rules (profile or threshold change): keeps the model state, restarts the rules."""
+        self.events = EventEngine(self.labels, events, self.frame_rate)
+
+    def reset(self) -> None:
+        self.recognizer.reset()
+        self.events.reset()
+
+    def step(self, image: np.ndarray, t: float | None = None, frame_index: int = -1,
+             want_edges: bool = False) -> StepResult:
+        """One BGR frame (HxWx3 uint8) -> StepResult. A "reset" event resets the recognizer."""
+        t0 = time.perf_counter()
+        probs = np.array(self.recognizer.step(image), dtype=np.float32).reshape(-1)  # copy
+        t1 = time.perf_counter()
+        events = self.events.update(probs, t)
+        if any(e.kind == "reset" for e in events):
+            self.recognizer.reset()
+        t2 = time.perf_counter()
+        stages = getattr(self.recognizer, "timings", None) or {}
+        timings = {k: float(v) for k, v in stages.items()}
+        timings.setdefault("inference", (t1 - t0) * 1e3)
+        timings["events"] = (t2 - t1) * 1e3
+        timings["total"] = (t2 - t0) * 1e3
+        self.steps += 1
+        return StepResult(
+            frame_index=frame_index if frame_index >= 0 else self.steps - 1,
+            t=self.events._frame / self.frame_rate if t is None else float(t),
+            probs=probs, smoothed=self.events.smoothed.copy(), top=self.events.top(5),
+            events=events, why=self.events.why, timings=timings,
+            edges=edge_map(image) if want_edges else None)
+
+
+def default_model_dir() -> Path | None:
+    """$LCR_EDGE_MODEL, else none (the app then asks for one)."""
+    env = os.environ.get("LCR_EDGE_MODEL")
+    return Path(env) if env else None
+
+
+def load_recognizer(model_dir: str | Path | None, backend: str = "openvino",
+                    threads: int | None = None):
+    """Open an exported model folder with `lcr_edge.runtime.Recognizer`."""
+    model_dir = model_dir or default_model_dir()
+    if model_dir is None:
+        raise LCRError("no model: pass --model DIR (an exported model folder) or set "
+                       "LCR_EDGE_MODEL")
+    if backend not in BACKENDS:
+        raise LCRError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if not Path(model_dir).exists():
+        raise LCRError(f"{model_dir}: no such model folder")
+    try:
+        from lcr_edge.runtime import Recognizer
+    except ImportError as exc:
+        if getattr(exc, "name", "") in ("onnxruntime", "openvino", "torch"):
+            raise
+        raise LCRError(f"this install has no lcr_edge.runtime ({exc})") from None
+    return Recognizer.open(model_dir, backend=backend, threads=threads)

@@ -1,0 +1,40 @@
+"""The runtime path stays torch-free; `lcr-edge app` answers --help and bad options in one line."""
+
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from lcr_edge.cli import app
+
+
+def test_runtime_and_app_import_no_torch():
+    code = ("import sys; import lcr_edge.sources, lcr_edge.events, lcr_edge.actions, "
+            "lcr_edge.engine, lcr_edge.commands.run, app.window, app.worker; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin",
+                              "PYTHONPATH": ":".join(sys.path)}, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_app_command_help_and_bad_backend():
+    r = CliRunner().invoke(app, ["app", "--help"])
+    assert r.exit_code == 0 and "--source" in r.output and "--profile" in r.output
+    r = CliRunner().invoke(app, ["app", "--backend", "tensorflow"])
+    assert "unknown backend 'tensorflow'" in str(r.exception)
+
+
+def test_settings_dialog_round_trip(qtbot):
+    from app.settings import DEFAULTS, SettingsDialog
+
+    values = {**DEFAULTS, "source": "clip.mp4", "model": "exports/lcr-s",
+              "thresholds": {"Thumb Up": 0.8}}
+    dlg = SettingsDialog(values, ["Thumb Up", "Stop Sign"])
+    qtbot.addWidget(dlg)
+    got = dlg.values()
+    assert got["source"] == "clip.mp4" and got["model"] == "exports/lcr-s"
+    assert got["profile"] == "media" and got["backend"] == "openvino"
+    assert got["thresholds"] == {"Thumb Up": 0.8}
+    dlg.per_gesture["Stop Sign"].setValue(0.65)
+    assert dlg.values()["thresholds"] == {"Thumb Up": 0.8, "Stop Sign": 0.65}

@@ -1,0 +1,155 @@
+"""The window, offscreen, on synthetic videos with scripted recognizers (no real model needed)."""
+
+import time
+
+import pytest
+from fakes import ScriptedRecognizer, stream, write_video
+from PyQt6.QtCore import QSettings, Qt, QTimer
+from PyQt6.QtMultimedia import QMediaPlayer
+from PyQt6.QtWidgets import QApplication
+
+from app.settings import AppSettings
+from app.window import MainWindow
+
+# Video frames 0-59 (60 fps, the model runs at 60 fps too, so one loop takes 1 s).
+SCRIPT = stream(("idle", 5), ("Stop Sign", 10), ("idle", 10), ("Thumb Up", 10), ("idle", 10),
+                ("Swiping Right", 10), ("idle", 5))
+PROFILE = """\
+[events]
+window = 1
+min_frames = 2
+cooldown_s = 0.05
+[gestures]
+"Stop Sign" = "player:play_pause"
+"Thumb Up" = "player:volume_up"
+"Swiping Right" = "player:next"
+"Shaking Hand" = "key:m"
+"""
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def files(tmp_path):
+    video = write_video(tmp_path / "camera.avi", 60, fps=60)
+    media = [write_video(tmp_path / f"song{i}.avi", 24, fps=12) for i in range(2)]
+    profile = tmp_path / "test.toml"
+    profile.write_text(PROFILE)
+    return video, media, profile
+
+
+def make_window(qtbot, settings, recognizer=None, **kw):
+    loaded = []
+
+    def load(spec):
+        loaded.append(recognizer or ScriptedRecognizer(SCRIPT, frame_rate=60, key_on_frame=True))
+        return loaded[-1]
+
+    win = MainWindow(settings, load_model=load, **kw)
+    qtbot.addWidget(win)
+    win.show()
+    win.loaded = loaded
+    return win
+
+
+def test_gestures_drive_the_built_in_player(qtbot, settings, files):
+    video, media, profile = files
+    win = make_window(qtbot, settings, source=video, model="fake", profile=str(profile),
+                      playlist=media)
+    player = win.player
+    assert player.player.playbackState() != QMediaPlayer.PlaybackState.PlayingState
+    qtbot.waitUntil(lambda: win.view.frames_drawn > 5, timeout=3000)  # frames flow
+    # Stop Sign -> play, Thumb Up -> volume 0.5 -> 0.6, Swiping Right -> track 2.
+    qtbot.waitUntil(lambda: player.player.playbackState()
+                    == QMediaPlayer.PlaybackState.PlayingState, timeout=4000)
+    qtbot.waitUntil(lambda: player.audio.volume() > 0.55, timeout=4000)
+    qtbot.waitUntil(lambda: player.index == 1, timeout=4000)
+    log = "\n".join(win.log_lines)
+    for text in ["Stop Sign (single", "player:play_pause: playing", "player:volume_up: volume 60",
+                 "player:next: track 2/2"]:
+        assert text in log, log
+    assert win.latest is not None and len(win.latest.top) == 5
+    assert win.bars.rows and win.hud.text().startswith("camera ")
+    assert not win.errors, win.errors
+
+
+def test_bad_profile_is_reported_in_the_window(qtbot, settings, files, tmp_path):
+    video, _, _ = files
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[gestures]\n"Stop Sign" = "player:play_pause"\n"Thumbs Up" = "player:mute"\n')
+    win = make_window(qtbot, settings, source=video, model="fake", profile=str(bad))
+    assert "bad.toml:3: unknown gesture 'Thumbs Up'" in win.view.message
+    assert "Thumb Up" in win.view.message  # the valid names are listed
+    assert win.profile.name == "media"  # still usable, on the bundled profile
+    # A good profile clears the message.
+    win.apply_settings({"profile": "media"})
+    assert win.view.message == ""
+
+
+def test_missing_camera_is_reported_in_the_window(qtbot, settings):
+    win = make_window(qtbot, settings, source="7", model="fake")
+    qtbot.waitUntil(lambda: "camera 7: cannot open" in win.view.message, timeout=3000)
+    assert "retrying" in win.view.message
+
+
+def test_missing_model_and_broken_model_are_reported(qtbot, settings, files):
+    video, _, _ = files
+    win = make_window(qtbot, settings, source=video)
+    assert "no model loaded" in win.view.message
+
+    def broken(spec):
+        raise RuntimeError("truncated weights")
+
+    win2 = MainWindow(settings, load_model=broken, source=video, model="x")
+    qtbot.addWidget(win2)
+    qtbot.waitUntil(lambda: "truncated weights" in win2.view.message, timeout=3000)
+
+
+def test_gui_thread_never_blocks_while_a_slow_model_runs(qtbot, settings, tmp_path):
+    """A 60 ms-per-frame model at 24 fps: the GUI event loop must keep running (gaps < 50 ms),
+    frames are dropped (not queued) and the HUD turns red."""
+    video = write_video(tmp_path / "v.avi", 48, fps=24)
+    slow = ScriptedRecognizer(frame_rate=24, delay_s=0.06)
+    win = make_window(qtbot, settings, recognizer=slow, source=video, model="slow")
+    qtbot.waitUntil(lambda: slow.steps >= 2, timeout=3000)
+    ticks = []
+    probe = QTimer()
+    probe.setInterval(5)
+    probe.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    probe.start()
+    qtbot.wait(1500)
+    probe.stop()
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    assert len(gaps) > 100
+    print(f"GUI event loop: {len(gaps)} gaps, max {max(gaps) * 1e3:.1f} ms, "
+          f"{slow.steps} model steps, {win.reader.dropped} frames dropped")
+    assert max(gaps) < 0.050, f"GUI blocked for {max(gaps) * 1e3:.0f} ms"
+    assert slow.steps >= 15  # the model kept running meanwhile
+    assert win.reader.dropped > 0  # stale frames dropped, not queued
+    assert "d00000" in win.hud.styleSheet()  # HUD red: the model falls behind
+
+
+def test_shortcuts_key_actions_and_settings_persist(qtbot, settings, files):
+    video, media, profile = files
+    win = make_window(qtbot, settings, source=video, model="fake", profile=str(profile),
+                      playlist=media)
+    assert not win.player.audio.isMuted()
+    win.windowHandle().requestActivate()  # shortcuts need an active window
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=2000)
+    qtbot.keyClick(win, Qt.Key.Key_M)  # shortcut: mute
+    assert win.player.audio.isMuted()
+    assert win._send_keys("m") == "shortcut Mute"  # what a key:m action does
+    assert not win.player.audio.isMuted()
+    qtbot.keyClick(win, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)  # mirror off
+    assert not win.view.mirror
+    win.apply_settings({"threshold": 0.75, "thresholds": {"Thumb Up": 0.9}})
+    again = AppSettings(QSettings(settings.q.fileName(), QSettings.Format.IniFormat))
+    assert again.get("threshold") == 0.75 and again.get("thresholds") == {"Thumb Up": 0.9}
+    cfg = win._events_config()
+    assert cfg.threshold == 0.75 and cfg.threshold_for("Thumb Up") == 0.9
+    # The gallery explains every mapped gesture.
+    text = win.gallery.label.text()
+    assert "Stop Sign" in text and "player:play_pause" in text and "palm" in text

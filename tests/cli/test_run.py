@@ -1,0 +1,103 @@
+"""`lcr-edge run --json` on a synthetic video with a recognizer scripted by video frame index."""
+
+import json
+import os
+import sys
+
+import cv2
+import pytest
+from typer.testing import CliRunner
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "app"))
+from fakes import ScriptedRecognizer, stream, write_video  # noqa: E402
+
+from lcr_edge import engine  # noqa: E402
+from lcr_edge.cli import app  # noqa: E402
+
+# Video frames 0-59 at 12 fps: a right swipe at 10-15, the hand coming back (looks like a left
+# swipe) at 16-19, a stop sign at 34-45, idle elsewhere.
+SCRIPT = stream(("idle", 10), ("Swiping Right", 6), ("Swiping Left", 4), ("idle", 14),
+                ("Stop Sign", 12), ("idle", 14))
+
+
+@pytest.fixture
+def scripted(monkeypatch):
+    made = []
+
+    def fake_load(model_dir, backend="openvino", threads=None):
+        made.append(ScriptedRecognizer(SCRIPT, key_on_frame=True))
+        return made[-1]
+
+    monkeypatch.setattr(engine, "load_recognizer", fake_load)
+    return made
+
+
+def run_json(args):
+    result = CliRunner().invoke(app, ["run", "--json", *args])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_run_json_prints_the_expected_events_and_actions(tmp_path, scripted):
+    video = write_video(tmp_path / "stream.avi", 60, fps=12)
+    out = tmp_path / "annotated.avi"
+    lines = run_json(["--source", video, "--out", str(out)])
+    events = [(d["kind"], d["gesture"], d["frame"]) for d in lines if d["type"] == "event"]
+    # One swipe (the returning hand is suppressed), one stop sign. With window 3 and min_frames
+    # 2 the swipe's smoothed score reaches 0.9 at its 3rd frame (12), the 2nd frame above
+    # threshold is 13; the stop sign (threshold 0.7) likewise fires at 37.
+    assert events == [("single", "Swiping Right", 13), ("single", "Stop Sign", 37)]
+    actions = [(d["action"], d["ok"]) for d in lines if d["type"] == "action"]
+    assert actions == [("player:next", False), ("player:play_pause", False)]  # no player here
+    assert "only in the app window" in [d for d in lines if d["type"] == "action"][0]["message"]
+    summary = lines[-1]
+    assert summary["type"] == "summary" and summary["frames"] == 60 and summary["dropped"] == 0
+    # The annotated video has every frame.
+    cap = cv2.VideoCapture(str(out))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 60
+    ok, first = cap.read()
+    assert ok and first.shape[1] >= 256
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_run_resamples_a_faster_video_to_the_model_rate(tmp_path, scripted):
+    video = write_video(tmp_path / "fast.avi", 48, fps=24)
+    lines = run_json(["--source", video, "--dry-run"])
+    assert lines[-1]["frames"] == 24
+    assert scripted[0].seen == list(range(0, 48, 2))  # every second frame of the video
+
+
+def test_run_with_a_profile_and_dry_run(tmp_path, scripted):
+    video = write_video(tmp_path / "stream.avi", 60, fps=12)
+    prof = tmp_path / "p.toml"
+    prof.write_text('[gestures]\n"Stop Sign" = "key:space"\n')
+    lines = run_json(["--source", video, "--profile", str(prof), "--dry-run"])
+    actions = [(d["action"], d["ok"], d["message"]) for d in lines if d["type"] == "action"]
+    assert actions == [("key:space", True, "dry run: not executed")]
+
+
+def test_run_errors_are_one_line(tmp_path, scripted):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[gestures]\n"Stop Sing" = "player:play_pause"\n')
+    video = write_video(tmp_path / "v.avi", 4)
+    for args, msg in [
+        (["--source", str(tmp_path / "missing.mp4")], "missing.mp4: no such file or folder"),
+        (["--source", video, "--profile", str(bad)], "bad.toml:2: unknown gesture 'Stop Sing'"),
+    ]:
+        result = CliRunner().invoke(app, ["run", *args])
+        assert result.exit_code != 0
+        assert msg in str(result.exception)
+
+
+def test_run_without_a_model_says_how_to_give_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("LCR_EDGE_MODEL", raising=False)
+    video = write_video(tmp_path / "v.avi", 4)
+    result = CliRunner().invoke(app, ["run", "--source", video])
+    assert "no model: pass --model DIR" in str(result.exception)
+
+
+def test_list_cameras_and_missing_source():
+    r = CliRunner().invoke(app, ["run", "--list-cameras", "--json"])
+    assert r.exit_code == 0 and isinstance(json.loads(r.stdout), list)
+    r = CliRunner().invoke(app, ["run"])
+    assert "run needs --source" in str(r.exception)

@@ -1,0 +1,56 @@
+import json
+
+import numpy as np
+import torch
+from typer.testing import CliRunner
+
+from lcr_edge.cli import app
+from lcr_edge.events import Event
+from lcr_edge.labels import JESTER_LABELS
+from lcr_edge.model import create_model
+from lcr_edge.model.checkpoint import save_checkpoint
+from training.stream_eval import edit_distance, score_stream
+
+
+def test_edit_distance():
+    assert edit_distance([], []) == 0
+    assert edit_distance(["a", "b"], ["a", "b"]) == 0
+    assert edit_distance(["a"], ["a", "b"]) == 1  # a miss
+    assert edit_distance(["a", "x", "b"], ["a", "b"]) == 1  # an extra fire
+    assert edit_distance(["b", "a"], ["a", "b"]) == 2
+    assert edit_distance(["c"], ["a"]) == 1  # a wrong label
+
+
+def test_score_stream_counts_false_fires_outside_gesture_windows_and_latency():
+    truth = [("Swiping Left", 20, 30), ("Doing other things", 40, 50), ("Thumb Up", 70, 80)]
+    idx = np.arange(0, 120, 3)  # a model at 4 fps over a 12 fps stream: model frame k = source 3k
+    fired = [Event("single", "Swiping Left", 0, 11),  # source 33: 3 frames after the end, ok
+             Event("hold", "Swiping Left", 0, 12),  # holds are not events of their own
+             Event("single", "Stop Sign", 0, 20),  # source 60: in an idle stretch: a false fire
+             Event("single", "Thumb Up", 0, 27)]  # source 81
+    r = score_stream(truth, fired, idx, 120)
+    assert r.truth == ["Swiping Left", "Thumb Up"]
+    assert r.fired == ["Swiping Left", "Stop Sign", "Thumb Up"]
+    assert r.false_fires == 1
+    np.testing.assert_allclose(r.latencies_s, [3 / 12, 1 / 12])
+    # windows are [20, 48) and [70, 98): 120 - 28 - 28 = 64 idle frames
+    assert abs(r.idle_minutes - 64 / 12 / 60) < 1e-9
+
+
+def test_eval_stream_end_to_end_on_a_tiny_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("lcr-s", dim=32)
+    ckpt = tmp_path / "tiny.pt"
+    save_checkpoint(ckpt, model, JESTER_LABELS, sampling={"frame_rate": 4.0})
+    res = CliRunner().invoke(app, ["eval", "--stream", "--model", str(ckpt), "--streams", "1",
+                                   "--gestures", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.output)
+    assert m["streams"] == 1 and m["true_gestures"] == 2 and m["model_frame_rate"] == 4.0
+    assert 0.0 <= m["event_accuracy"] <= 1.0 and m["idle_minutes"] > 0
+    assert len(m["per_stream"][0]["truth"]) == 2
+
+
+def test_clip_eval_without_data_says_so(tmp_path):
+    res = CliRunner().invoke(app, ["eval", "--model", str(tmp_path / "x.pt")])
+    assert res.exit_code != 0 and "needs --data" in str(res.exception)

@@ -1,0 +1,1 @@
+"""Training: data readers (Jester layout, video folders), synthetic gestures, train and eval."""

@@ -1,0 +1,150 @@
+"""Event-level evaluation on long synthetic streams: the number users feel.
+
+A stream is one rendered recording (`training.synth.render_stream`, 12 fps) of gestures with idle
+gaps between them, some of them "Doing other things" or "No gesture" (which must fire nothing). The
+model runs frame by frame with its state carried, at the frame rate it was trained at; the event
+rules of a profile (`lcr_edge.events`) turn its probabilities into events, exactly as in the app.
+
+* event accuracy = 1 - (edit distance between the fired gesture sequence and the true one)
+  / (number of true gestures), floored at 0: a missed gesture, a wrong one and an extra one each
+  cost one.
+* false fires per idle minute: fired events outside every gesture's window (its frames plus a
+  `tolerance_s` grace after it) divided by the minutes of stream outside those windows.
+* latency: from the end of a gesture's motion to its (correctly labelled) event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lcr_edge.errors import LCRError
+from lcr_edge.events import EventConfig, fire_events
+from lcr_edge.labels import IDLE_LABELS
+
+SOURCE_FPS = 12.0  # render_stream draws at Jester's rate
+
+
+def edit_distance(a: list[str], b: list[str]) -> int:
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        cur = [i] + [0] * len(b)
+        for j, y in enumerate(b, start=1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
+        prev = cur
+    return prev[-1]
+
+
+class StreamModel:
+    """Per-frame probabilities from a checkpoint (torch) or an exported folder (Recognizer)."""
+
+    def __init__(self, path: str | Path, backend: str = "openvino"):
+        path = Path(path)
+        if path.is_dir():
+            from lcr_edge.engine import load_recognizer
+
+            self._rec = load_recognizer(path, backend)
+            self.labels, self.frame_rate = list(self._rec.labels), float(self._rec.frame_rate)
+            self._step, self.reset = self._rec.step, self._rec.reset
+        else:
+            import torch
+
+            from lcr_edge.model.checkpoint import load_checkpoint
+            from lcr_edge.preprocess import Preprocess
+
+            model, ckpt = load_checkpoint(path)
+            pre = Preprocess.from_dict(ckpt["preprocess"])
+            self.labels = list(ckpt["labels"])
+            self.frame_rate = float(ckpt.get("sampling", {}).get("frame_rate", SOURCE_FPS))
+            state = {"s": model.initial_state(1)}
+
+            def step(frame):
+                x, e = pre(frame)
+                with torch.no_grad():
+                    logits, state["s"] = model.step(torch.from_numpy(x)[None],
+                                                    torch.from_numpy(e)[None], state["s"])
+                return torch.softmax(logits[0], -1).numpy()
+
+            def reset():
+                state["s"] = model.initial_state(1)
+
+            self._step, self.reset = step, reset
+
+    def run(self, frames: list[np.ndarray], source_fps: float = SOURCE_FPS):
+        """-> (probabilities [T', K], source frame index of each model frame)."""
+        every = source_fps / self.frame_rate
+        idx = np.unique(np.round(np.arange(0, len(frames), every)).astype(int))
+        idx = idx[idx < len(frames)]
+        self.reset()
+        return np.stack([self._step(frames[i]) for i in idx]), idx
+
+
+@dataclass
+class StreamResult:
+    truth: list[str]
+    fired: list[str]
+    false_fires: int
+    idle_minutes: float
+    latencies_s: list[float]
+
+
+def score_stream(truth_events, fired, frame_index, n_frames: int, tolerance_s: float = 1.5,
+                 source_fps: float = SOURCE_FPS) -> StreamResult:
+    """truth_events: (label, start, end) in source frames; fired: events from `fire_events`."""
+    gestures = [(lb, s, e) for lb, s, e in truth_events if lb not in IDLE_LABELS]
+    tol = int(round(tolerance_s * source_fps))
+    in_window = np.zeros(n_frames, bool)
+    for _, s, e in gestures:
+        in_window[s:min(n_frames, e + tol)] = True
+    singles = [ev for ev in fired if ev.kind == "single"]
+    false_fires = sum(not in_window[frame_index[ev.frame]] for ev in singles)
+    latencies = []
+    for ev in singles:
+        f = frame_index[ev.frame]
+        for lb, s, e in gestures:
+            if lb == ev.gesture and s <= f < e + tol:
+                latencies.append((f - e) / source_fps)
+                break
+    return StreamResult([lb for lb, _, _ in gestures], [ev.gesture for ev in singles], false_fires,
+                        float((~in_window).sum()) / source_fps / 60.0, latencies)
+
+
+def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures: int = 10,
+                     seed: int = 1000, style: str | None = None, backend: str = "openvino",
+                     idle_frames=(10, 24), other_fraction: float = 0.2, progress=None) -> dict:
+    from training.synth import render_stream
+
+    model = StreamModel(model_path, backend)
+    pool = [lb for lb in model.labels if lb not in IDLE_LABELS]
+    if not pool:
+        raise LCRError("the model has no gesture classes besides idle ones")
+    rng = np.random.default_rng(seed)
+    results = []
+    for k in range(streams):
+        labels = []
+        for _ in range(gestures):
+            if "Doing other things" in model.labels and rng.random() < other_fraction:
+                labels.append("Doing other things")  # a distractor that must fire nothing
+            labels.append(str(rng.choice(pool)))
+        frames, truth = render_stream(labels, seed=seed + k, idle_frames=idle_frames, style=style)
+        probs, idx = model.run(frames)
+        fired = fire_events(model.labels, probs, events, model.frame_rate)
+        results.append(score_stream(truth, fired, idx, len(frames)))
+        if progress is not None:
+            progress.update(1)
+    n_truth = sum(len(r.truth) for r in results)
+    dist = sum(edit_distance(r.fired, r.truth) for r in results)
+    idle_min = sum(r.idle_minutes for r in results)
+    lat = [x for r in results for x in r.latencies_s]
+    return {
+        "streams": streams, "true_gestures": n_truth, "fired": sum(len(r.fired) for r in results),
+        "edit_distance": dist, "event_accuracy": max(0.0, 1.0 - dist / max(1, n_truth)),
+        "false_fires": sum(r.false_fires for r in results), "idle_minutes": round(idle_min, 3),
+        "false_fires_per_idle_minute": sum(r.false_fires for r in results) / max(idle_min, 1e-9),
+        "median_latency_s": float(np.median(lat)) if lat else None,
+        "model_frame_rate": model.frame_rate, "seed": seed, "style": style or "default",
+        "per_stream": [{"truth": r.truth, "fired": r.fired, "false_fires": r.false_fires}
+                       for r in results],
+    }

@@ -1,0 +1,210 @@
+"""Write synthetic clips in exactly the 20BN Jester layout, in parallel, and time it.
+
+    OUT/<id>/00001.jpg ...          one folder per clip, ids unique integers (as strings)
+    OUT/jester-v1-labels.csv        one label a line, in class order
+    OUT/jester-v1-train.csv         id;label  (no header)
+    OUT/jester-v1-validation.csv    id;label
+    OUT/jester-v1-test.csv          ids only (empty here)
+    OUT/lcr-synth.json              how the set was made (not part of Jester; readers ignore it)
+
+Frames are written first and the CSVs last, each atomically, so an interrupted run never leaves a
+CSV pointing at missing frames. Each clip's pixels depend only on (seed, label, index in class,
+frames, size, style): the worker count does not matter. `frames` may be a range (lo, hi): each
+clip then has its own length in it, as Jester's 30-40 do (readers must pad short clips).
+
+>>> import tempfile
+>>> summary = write_dataset(tempfile.mkdtemp() + "/set", 1, frames=2, size=(32, 24), workers=1,
+...                         progress=False)
+>>> summary["clips"], summary["train"] + summary["validation"]
+(27, 27)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import zlib
+from multiprocessing import get_context
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from lcr_edge.errors import LCRError
+from lcr_edge.io import atomic_path, write_json
+from lcr_edge.labels import JESTER_LABELS
+from training.synth.render import _check_size, render_clip
+from training.synth.scene import get_style
+
+MARKER = "lcr-synth.json"
+
+
+def clip_seed(seed: int, label: str, index: int) -> int:
+    """The render seed of clip `index` of `label`: independent of the class list and clip count."""
+    ss = np.random.SeedSequence([seed & 0xFFFFFFFF, zlib.crc32(label.encode()), index])
+    return int(ss.generate_state(1, np.uint64)[0])
+
+
+def _render_one(task) -> tuple[int, int]:
+    """Worker: render one clip and write its JPEGs into out/<id>/. Returns (id, frames)."""
+    out, clip_id, label, seed, frames, size, style, quality = task
+    folder = Path(out) / str(clip_id)
+    folder.mkdir(exist_ok=True)
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+    for i, img in enumerate(render_clip(label, seed, frames, size, style), 1):
+        ok, buf = cv2.imencode(".jpg", img, params)
+        if not ok:
+            raise RuntimeError(f"JPEG encoding failed for clip {clip_id}")
+        # os-level write: file creation dominates the cost of a 10 kB JPEG; skip Python's buffering
+        fd = os.open(folder / f"{i:05d}.jpg", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, buf)
+        finally:
+            os.close(fd)
+    return clip_id, frames
+
+
+def _prepare_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise LCRError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise LCRError(f"{out}: folder is not empty; pick a new folder or pass --overwrite to "
+                           "replace an earlier synth output")
+        if not (out / MARKER).is_file():
+            raise LCRError(f"{out}: folder is not empty and has no {MARKER}, so it was not made by "
+                           "`lcr-edge synth`; refusing to delete it, pick a new folder")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _write_lines(path: Path, lines: list[str]) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(line + "\n" for line in lines))
+
+
+def write_dataset(out: str | os.PathLike, clips_per_class: int, seed: int = 0,
+                  frames: int | tuple[int, int] = 36,
+                  size: tuple[int, int] = (176, 100), val_fraction: float = 0.2,
+                  workers: int | None = None, labels: tuple[str, ...] | list[str] = JESTER_LABELS,
+                  style: str = "default", quality: int = 90, overwrite: bool = False,
+                  progress: bool = True) -> dict:
+    """Render clips_per_class clips of every label into `out` (Jester layout, see the module).
+
+    Per class, round(clips_per_class * val_fraction) clips go to validation (at least one and at
+    most all but one when 0 < val_fraction < 1 and there are two or more clips). Returns a summary
+    dict (counts, seconds, clips per second)."""
+    if clips_per_class < 1:
+        raise LCRError(f"--clips-per-class must be at least 1, got {clips_per_class}")
+    lo, hi = (frames, frames) if isinstance(frames, int) else (int(frames[0]), int(frames[1]))
+    if lo < 1 or hi < lo:
+        raise LCRError(f"--frames must be at least 1 (a range must be LO-HI with LO <= HI), "
+                       f"got {frames}")
+    if not 0.0 <= val_fraction < 1.0:
+        raise LCRError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    if workers is not None and workers < 1:
+        raise LCRError(f"--workers must be at least 1, got {workers}")
+    if not 1 <= quality <= 100:
+        raise LCRError(f"--quality must be 1-100, got {quality}")
+    size = _check_size(size)
+    get_style(style)  # fail early on an unknown style name
+    labels = list(labels)
+    from training.synth.gestures import motion_builder
+
+    for label in labels:
+        motion_builder(label)
+    if len(set(labels)) != len(labels):
+        raise LCRError("the class list names a class twice")
+    out = Path(out)
+    _prepare_out(out, overwrite)
+    n_val = int(round(clips_per_class * val_fraction))
+    if 0 < val_fraction and clips_per_class >= 2:
+        n_val = min(max(n_val, 1), clips_per_class - 1)
+    total = clips_per_class * len(labels)
+    ids = np.random.default_rng(seed).permutation(total) + 1
+    tasks, train, val = [], [], []
+    for c, label in enumerate(labels):
+        for k in range(clips_per_class):
+            clip_id = int(ids[c * clips_per_class + k])
+            (val if k < n_val else train).append((clip_id, label))
+            s = clip_seed(seed, label, k)
+            tasks.append((str(out), clip_id, label, s, lo + s % (hi - lo + 1), size, style,
+                          quality))
+    info = {"generator": "lcr-edge synth", "seed": seed, "clips_per_class": clips_per_class,
+            "frames": frames if lo == hi else [lo, hi], "size": list(size),
+            "val_fraction": val_fraction, "style": style, "labels": labels, "complete": False}
+    write_json(out / MARKER, info)
+
+    from tqdm import tqdm
+
+    workers = workers or os.cpu_count() or 1
+    t0 = time.perf_counter()
+    bar = tqdm(total=total, unit="clip", desc="synth", disable=not progress)
+    n_frames = 0
+    if workers == 1:
+        for task in tasks:
+            n_frames += _render_one(task)[1]
+            bar.update()
+    else:
+        # fork where there is one (fast start); the worker is importable for spawn elsewhere
+        ctx = get_context("fork" if "fork" in _start_methods() else "spawn")
+        with ctx.Pool(workers) as pool:
+            for _, n in pool.imap_unordered(_render_one, tasks, chunksize=4):
+                n_frames += n
+                bar.update()
+            pool.close()
+            pool.join()  # reap the workers cleanly (their CPU time then counts in os.times())
+    bar.close()
+    seconds = time.perf_counter() - t0
+    # CSVs last: until they exist, no reader sees a clip
+    _write_lines(out / "jester-v1-labels.csv", labels)
+    _write_lines(out / "jester-v1-train.csv", [f"{i};{lab}" for i, lab in sorted(train)])
+    _write_lines(out / "jester-v1-validation.csv", [f"{i};{lab}" for i, lab in sorted(val)])
+    _write_lines(out / "jester-v1-test.csv", [])
+    summary = {"out": str(out), "clips": total, "train": len(train), "validation": len(val),
+               "total_frames": n_frames, "seconds": round(seconds, 3),
+               "clips_per_s": round(total / max(seconds, 1e-9), 1), "workers": workers}
+    write_json(out / MARKER, {**info, "complete": True, **summary})
+    return summary
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def bench(clips_per_class: int = 8, workers: int | None = None, frames: int = 36,
+          size: tuple[int, int] = (176, 100), where: str | os.PathLike = ".") -> dict:
+    """Time `write_dataset` (render, JPEG-encode, write) into a temporary folder inside `where`
+    (file creation costs differ a lot between folders and file systems: bench where you write).
+
+    Reports wall-clock clips/s, and CPU seconds per clip (this process and its workers, user +
+    system) with the rate that CPU cost allows on `workers` otherwise idle cores: on a shared
+    machine the wall clock says more about the neighbours than about the renderer."""
+    t0 = os.times()
+    Path(where).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".lcr-synth-bench-", dir=where) as tmp:
+        summary = write_dataset(Path(tmp) / "set", clips_per_class, frames=frames, size=size,
+                                workers=workers, progress=False)
+    t1 = os.times()
+    cpu = sum(getattr(t1, f) - getattr(t0, f)
+              for f in ("user", "system", "children_user", "children_system"))
+    cpu_per_clip = cpu / summary["clips"]
+    return {"clips": summary["clips"], "frames_per_clip": frames, "size": f"{size[0]}x{size[1]}",
+            "workers": summary["workers"], "seconds": summary["seconds"],
+            "clips_per_s": summary["clips_per_s"], "cpu_ms_per_clip": round(cpu_per_clip * 1e3, 2),
+            "cpu_bound_clips_per_s": round(summary["workers"] / max(cpu_per_clip, 1e-9), 1),
+            "load_average": [round(x, 2) for x in os.getloadavg()], "where": str(where)}
+
+
+def read_marker(out: str | os.PathLike) -> dict:
+    """The lcr-synth.json of a synth output (how it was made)."""
+    path = Path(out) / MARKER
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise LCRError(f"{path}: cannot read synth metadata ({exc})") from None

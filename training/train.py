@@ -1,0 +1,326 @@
+"""`lcr-edge train`: AdamW, warm-up then cosine, label smoothing, tube masking, gradient clipping,
+bf16 autocast on CUDA, DistributedDataParallel under torchrun (gloo on CPU, nccl on CUDA), atomic
+`last`/`best` checkpoints that `--resume` continues from, mid-epoch included.
+
+Run layout (OUT): last.pt, best.pt, metrics.csv (one row an epoch), curves.png, config.toml.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from lcr_edge.errors import LCRError
+from lcr_edge.io import atomic_path
+from lcr_edge.model import create_model, tube_mask
+from lcr_edge.model.checkpoint import read_checkpoint, save_checkpoint
+from training.data import ClipDataset, epoch_order, make_loader
+from training.evaluate import predict
+
+
+@dataclass
+class TrainConfig:
+    data: str = ""
+    variant: str = "lcr-s"
+    cell: str = "bounded"
+    head: str = "mean"  # mean (default) | cls (eq. 12 literally)
+    dim: int = 0  # override the variant's width (small experiments, tests); 0 = the variant's
+    frames: int = 32  # F frames a clip (paper: 32)
+    stride: int = 1  # frames apart in the source video (1 = every frame, as the paper)
+    epochs: int = 30
+    batch: int = 8  # clips per step, per process
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    warmup: float = 1.0  # epochs of linear warm-up before the cosine
+    label_smoothing: float = 0.1
+    tube_mask: float = 0.0  # fraction of patches masked per clip (training only)
+    grad_clip: float = 1.0
+    loss_frames: int = 0  # the loss averages the last N frames' logits; 0 = frames // 2
+    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16
+    device: str = "auto"
+    out: str = "runs/train"
+    resume: bool = False
+    seed: int = 0
+    workers: int = 2
+    threads: int = 0  # torch threads per process; 0 = torch's default
+    max_minutes: float = 0.0  # stop (after a checkpoint) once this much time is spent; 0 = no limit
+    checkpoint_minutes: float = 5.0  # also save `last` this often inside an epoch
+
+    @classmethod
+    def from_sources(cls, toml_path: str | None, cli: dict) -> TrainConfig:
+        """Dataclass defaults < TOML file < flags given on the command line."""
+        values = {}
+        if toml_path:
+            import tomllib
+
+            try:
+                values = tomllib.loads(Path(toml_path).read_text())
+            except FileNotFoundError:
+                raise LCRError(f"{toml_path}: config file not found") from None
+            except tomllib.TOMLDecodeError as exc:
+                raise LCRError(f"{toml_path}: not valid TOML ({exc})") from None
+            known = {f.name for f in fields(cls)}
+            bad = sorted(set(values) - known)
+            if bad:
+                raise LCRError(f"{toml_path}: unknown key(s) {bad}; valid: {', '.join(sorted(known))}")
+        values.update({k: v for k, v in cli.items() if v is not None})
+        try:
+            cfg = cls(**values)
+        except TypeError as exc:
+            raise LCRError(f"bad training config: {exc}") from None
+        if not cfg.data:
+            raise LCRError("no data: give --data DIR (or data = ... in the config file)")
+        for name in ("frames", "stride", "epochs", "batch"):
+            if getattr(cfg, name) < 1:
+                raise LCRError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+        if cfg.precision not in ("auto", "fp32", "bf16"):
+            raise LCRError(f"precision must be auto, fp32 or bf16, got {cfg.precision!r}")
+        if not 0.0 <= cfg.tube_mask < 1.0:
+            raise LCRError(f"tube_mask must be in [0, 1), got {cfg.tube_mask}")
+        return cfg
+
+    def to_toml(self) -> str:
+        lines = []
+        for k, v in asdict(self).items():
+            lines.append(f"{k} = {str(v).lower() if isinstance(v, bool) else repr(v)}".replace("'", '"'))
+        return "\n".join(lines) + "\n"
+
+
+def setup_distributed(device: str) -> tuple[int, int, torch.device]:
+    """(rank, world size, device) from torchrun's environment; a plain process is rank 0 of 1."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise LCRError("--device cuda, but no CUDA GPU is visible")
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device == "cuda" else "gloo")
+    rank = dist.get_rank() if world > 1 else 0
+    if device == "cuda":
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return rank, world, torch.device("cuda", local)
+    return rank, world, torch.device("cpu")
+
+
+def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def clip_loss(logits: torch.Tensor, labels: torch.Tensor, last: int, smoothing: float) -> torch.Tensor:
+    """Label-smoothed cross-entropy averaged over the last `last` frames' logits (B, F, K)."""
+    tail = logits[:, -last:]
+    target = labels[:, None].expand(-1, tail.shape[1])
+    return F.cross_entropy(tail.reshape(-1, tail.shape[-1]).float(), target.reshape(-1),
+                           label_smoothing=smoothing)
+
+
+def write_metrics(out: Path, history: list[dict]) -> None:
+    if not history:
+        return
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(history[0]))
+    writer.writeheader()
+    writer.writerows(history)
+    with atomic_path(out / "metrics.csv") as tmp:
+        tmp.write_text(buf.getvalue())
+    plot_curves(out / "curves.png", history)
+
+
+def plot_curves(path: Path, history: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [h["epoch"] for h in history]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
+    a.plot(ep, [h["train_loss"] for h in history], "o-", label="train")
+    a.plot(ep, [h["val_loss"] for h in history], "o-", label="validation")
+    a.set_xlabel("epoch")
+    a.set_ylabel("loss")
+    a.legend()
+    b.plot(ep, [100 * h["train_acc"] for h in history], "o-", label="train (last frame)")
+    b.plot(ep, [100 * h["val_top1"] for h in history], "o-", label="validation top-1 (paper score)")
+    b.set_xlabel("epoch")
+    b.set_ylabel("accuracy %")
+    b.set_ylim(0, 100)
+    b.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def train(cfg: TrainConfig, log=print) -> dict:
+    """Train; returns the last epoch's metrics (rank 0), {} on other ranks."""
+    rank, world, device = setup_distributed(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    torch.manual_seed(cfg.seed)
+    train_set = ClipDataset.from_dir(cfg.data, "train", cfg.frames, train=True, stride=cfg.stride,
+                                     seed=cfg.seed)
+    val_set = ClipDataset.from_dir(cfg.data, "validation", cfg.frames, train=False, stride=cfg.stride,
+                                   labels=train_set.labels)
+    overrides = {"dim": cfg.dim} if cfg.dim else {}
+    model = create_model(cfg.variant, num_classes=len(train_set.labels), cell=cfg.cell,
+                         head=cfg.head, **overrides).to(device)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    per_rank = math.ceil(len(train_set) / world)
+    steps_per_epoch = math.ceil(per_rank / cfg.batch)
+    total_steps = steps_per_epoch * cfg.epochs
+    warmup_steps = max(1, int(cfg.warmup * steps_per_epoch))
+    start_epoch, skip_batches, step, history, best = 0, 0, 0, [], -1.0
+
+    if cfg.resume:
+        ckpt_path = out / "last.pt"
+        ckpt = read_checkpoint(ckpt_path)
+        if ckpt.get("labels") != train_set.labels or ckpt["config"]["variant"] != cfg.variant:
+            raise LCRError(f"{ckpt_path}: was trained with other labels or another variant")
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        start_epoch, skip_batches = ckpt["epoch"], ckpt["batch_in_epoch"]
+        step, history, best = ckpt["step"], ckpt["history"], ckpt["best"]
+        torch.set_rng_state(ckpt["rng"])
+        if rank == 0:
+            log(f"resuming {ckpt_path}: epoch {start_epoch + 1}, batch {skip_batches}, step {step}")
+    elif rank == 0 and (out / "last.pt").exists():
+        raise LCRError(f"{out} already holds a run: pass --resume to continue it or --out elsewhere")
+
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
+    autocast = torch.bfloat16 if use_bf16 else None
+    last_frames = cfg.loss_frames or max(1, cfg.frames // 2)
+    sampling = {"frames": cfg.frames, "stride": cfg.stride, "source_fps": train_set.sampling.source_fps,
+                "frame_rate": train_set.sampling.frame_rate}
+    t_start, last_save = time.time(), time.time()
+    metrics: dict = {}
+
+    def save(name: str, epoch: int, batch_in_epoch: int, extra_metrics=None):
+        if rank != 0:
+            return
+        save_checkpoint(out / name, model, train_set.labels, train_set.preprocess,
+                        optimizer=opt.state_dict(), epoch=epoch, batch_in_epoch=batch_in_epoch,
+                        step=step, history=history, best=best, rng=torch.get_rng_state(),
+                        train_config=asdict(cfg), sampling=sampling, metrics=extra_metrics or {})
+
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out / "config.toml") as tmp:
+            tmp.write_text(cfg.to_toml())
+        log(f"{cfg.variant} ({model.num_params() / 1e6:.2f} M params, {cfg.cell} cell, {cfg.head} head) on "
+            f"{device} x "
+            f"{world}: {len(train_set)} train / {len(val_set)} validation clips, {len(train_set.labels)}"
+            f" classes, {cfg.frames} frames stride {cfg.stride} ({sampling['frame_rate']:.1f} fps)")
+
+    from tqdm import tqdm
+
+    for epoch in range(start_epoch, cfg.epochs):
+        train_set.set_epoch(epoch)
+        order = epoch_order(len(train_set), cfg.seed, epoch)
+        mine = order[rank::world]
+        batches = [mine[i:i + cfg.batch] for i in range(0, len(mine), cfg.batch)]
+        loader = make_loader(train_set, workers=cfg.workers, batches=batches[skip_batches:])
+        net.train()
+        tot_loss = tot_right = tot_n = skipped = 0
+        t_epoch = time.time()
+        bar = tqdm(total=len(batches), initial=skip_batches, disable=rank != 0, leave=False,
+                   desc=f"epoch {epoch + 1}/{cfg.epochs}", dynamic_ncols=True)
+        stopped_early = False
+        for bi, batch in enumerate(loader, start=skip_batches):
+            skipped += len(batch.skipped)
+            if not len(batch.labels):
+                continue
+            frames, edges = batch.frames.to(device), batch.edges.to(device)
+            labels = batch.labels.to(device)
+            keep = None
+            if cfg.tube_mask > 0:
+                g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+                keep = tube_mask(len(labels), model.config.grid ** 2, cfg.tube_mask, g).to(device)
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * lr_factor(step, warmup_steps, total_steps)
+            with torch.autocast(device_type=device.type, dtype=autocast, enabled=autocast is not None):
+                logits = net(frames, edges, keep=keep)
+            loss = clip_loss(logits, labels, last_frames, cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            step += 1
+            n = len(labels)
+            tot_loss += loss.item() * n
+            tot_right += (logits[:, -1].argmax(-1) == labels).sum().item()
+            tot_n += n
+            rate = tot_n * world / max(1e-9, time.time() - t_epoch)
+            bar.set_postfix(loss=f"{tot_loss / tot_n:.3f}", acc=f"{tot_right / tot_n:.3f}",
+                            clips_s=f"{rate:.1f}", lr=f"{opt.param_groups[0]['lr']:.1e}")
+            bar.update(1)
+            over_budget = cfg.max_minutes and (time.time() - t_start) / 60 > cfg.max_minutes
+            if time.time() - last_save > 60 * cfg.checkpoint_minutes or over_budget:
+                save("last.pt", epoch, bi + 1)
+                last_save = time.time()
+            if over_budget:
+                stopped_early = True
+                break
+        bar.close()
+        skip_batches = 0
+        if stopped_early:
+            if rank == 0:
+                log(f"time budget of {cfg.max_minutes} min reached mid-epoch {epoch + 1}; "
+                    f"`--resume` continues")
+            break
+        stats = torch.tensor([tot_loss, tot_right, tot_n, skipped], dtype=torch.float64)
+        if world > 1:
+            dist.all_reduce(stats)
+        res = predict(model, make_loader(val_set, cfg.batch, False, cfg.workers), device, autocast)
+        m = res.metrics()
+        val_loss = F.cross_entropy(torch.log(torch.from_numpy(res.probs[:, -1]).clamp_min(1e-9)),
+                                   torch.from_numpy(res.targets)).item() if len(res.targets) else 0.0
+        seen = max(1.0, stats[2].item())
+        metrics = {"epoch": epoch + 1, "step": step, "train_loss": round(stats[0].item() / seen, 5),
+                   "train_acc": round(stats[1].item() / seen, 5),
+                   "val_loss": round(val_loss, 5), "val_top1": round(m.get("top1_paper", 0.0), 5),
+                   "val_top5": round(m.get("top5_paper", 0.0), 5),
+                   "val_top1_last": round(m.get("top1_last", 0.0), 5),
+                   "lr": opt.param_groups[0]["lr"], "epoch_s": round(time.time() - t_epoch, 1),
+                   "clips_per_s": round(stats[2].item() / max(1e-9, time.time() - t_epoch), 2),
+                   "skipped": int(stats[3].item() + res.skipped)}
+        history.append(metrics)
+        if rank == 0:
+            if metrics["val_top1"] > best:
+                best = metrics["val_top1"]
+                save("best.pt", epoch + 1, 0, metrics)
+            save("last.pt", epoch + 1, 0, metrics)
+            last_save = time.time()
+            write_metrics(out, history)
+            log(f"epoch {epoch + 1}/{cfg.epochs}: train loss {metrics['train_loss']:.3f} acc "
+                f"{metrics['train_acc']:.3f} | val top-1 {metrics['val_top1']:.3f} (last frame "
+                f"{metrics['val_top1_last']:.3f}) top-5 {metrics['val_top5']:.3f} | "
+                f"{metrics['clips_per_s']:.1f} clips/s, {metrics['epoch_s']:.0f} s"
+                + (f" | {metrics['skipped']} unreadable clips skipped" if metrics["skipped"] else ""))
+        if cfg.max_minutes and (time.time() - t_start) / 60 > cfg.max_minutes and epoch + 1 < cfg.epochs:
+            if rank == 0:
+                log(f"time budget of {cfg.max_minutes} min reached after epoch {epoch + 1}")
+            break
+    if world > 1:
+        dist.barrier()
+    return metrics if rank == 0 else {}
