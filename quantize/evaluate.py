@@ -48,7 +48,9 @@ def _loader(data: Path, ckpt: dict, split: str, train: bool, limit: int | None, 
     except ImportError as exc:
         raise LCRError(f"--data needs the training package (training.data): {exc}") from None
     pre = Preprocess.from_dict(ckpt["preprocess"]) if "preprocess" in ckpt else Preprocess()
-    ds = ClipDataset.from_dir(data, split=split, frames=frames, train=train, preprocess=pre)
+    stride = int((ckpt.get("sampling") or {}).get("stride") or 1)  # as the model was trained
+    ds = ClipDataset.from_dir(data, split=split, frames=frames, train=train, preprocess=pre,
+                              stride=stride)
     if list(ds.labels) != list(ckpt["labels"]):
         raise LCRError(f"{data}: its labels differ from the checkpoint's ({len(ds.labels)} vs "
                        f"{len(ckpt['labels'])} classes, or another order)")

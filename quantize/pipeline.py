@@ -30,7 +30,7 @@ class QuantizeConfig:
     steps: int | None = None  # stop QAT after this many batches
     lr: float = 2e-5
     batch_size: int = 8
-    frames: int = 32  # frames per training/validation clip
+    frames: int | None = None  # frames per clip; None: the checkpoint's training setting, else 32
     calibration: int = 256  # (frame, edge, state) triples for NNCF's range statistics
     train_limit: int | None = None  # at most this many training clips
     val_limit: int | None = None  # at most this many validation clips
@@ -67,6 +67,9 @@ def quantize_checkpoint(ckpt_path: Path, data: Path, out: Path, cfg: QuantizeCon
                         log=print, progress=None) -> dict:
     """The whole pipeline on a dataset folder; returns model.json's content."""
     model, ckpt = load_checkpoint(ckpt_path)
+    if cfg.frames is None:
+        cfg.frames = int((ckpt.get("sampling") or ckpt.get("train_config") or {}).get("frames")
+                         or 32)
     val = evaluate.validation_loader(data, ckpt, cfg.val_limit, cfg.frames, cfg.batch_size,
                                      cfg.workers)
     train = evaluate.train_loader(data, ckpt, cfg.train_limit, cfg.frames, cfg.batch_size,

@@ -66,7 +66,7 @@ def quantize_ptq(model: LCR, items: list, wkv_int8: bool = False) -> torch.nn.Mo
 
 
 def clip_loss(step, frames, edges, labels, smoothing: float = 0.1, skip: int = 0):
-    """Cross-entropy over every frame's logits after `skip`, state carried through the clip.
+    """Label-smoothed cross-entropy over the logits of the frames after `skip`, state carried.
     frames [B,F,3,S,S], edges [B,F,1,S,S], labels [B] -> (loss, logits [B,F,K])."""
     B, Fr = frames.shape[:2]
     state = step.model.initial_state(B, frames.device)
@@ -96,7 +96,8 @@ def fine_tune(qstep: torch.nn.Module, train_batches, epochs: int = 1, lr: float 
             frames, edges, labels = frames.to(device), edges.to(device), labels.to(device)
             for g in opt.param_groups:
                 g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step_i / max(1, total)))
-            loss, _ = clip_loss(qstep, frames, edges, labels)
+            # as `lcr-edge train`: the loss averages the last half of the frames
+            loss, _ = clip_loss(qstep, frames, edges, labels, skip=frames.shape[1] // 2)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(qstep.parameters(), 1.0)

@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
         steps: int = typer.Option(None, "--steps", help="Stop QAT after this many batches."),
         lr: float = typer.Option(2e-5, "--lr", help="QAT learning rate (cosine-decayed)."),
         batch_size: int = typer.Option(8, "--batch-size"),
-        frames: int = typer.Option(32, "--frames", help="Frames per clip."),
+        frames: int = typer.Option(None, "--frames", help="Frames per clip [default: the "
+                                   "checkpoint's training setting, else 32]."),
         calibration: int = typer.Option(256, "--calibration",
                                         help="Frames (with their states) for PTQ statistics."),
         train_limit: int = typer.Option(None, "--train-limit", help="At most N training clips."),
