@@ -132,6 +132,9 @@ def evaluate_torch(model, loader) -> dict:
 
 
 def agreement(probs_a: np.ndarray, probs_b: np.ndarray, after: int = 10) -> float:
-    """Percent of frames (after the first `after` of each clip) where the top-1 classes agree."""
+    """Percent of frames (after the first `after` of each clip; after half the clip for clips of
+    10 frames or fewer) where the top-1 classes agree."""
+    if probs_a.shape[1] <= after:
+        after = probs_a.shape[1] // 2
     a, b = probs_a[:, after:].argmax(-1), probs_b[:, after:].argmax(-1)
     return round(100.0 * float((a == b).mean()), 2)
