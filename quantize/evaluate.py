@@ -48,7 +48,9 @@ def _loader(data: Path, ckpt: dict, split: str, train: bool, limit: int | None, 
     except ImportError as exc:
         raise LCRError(f"--data needs the training package (training.data): {exc}") from None
     pre = Preprocess.from_dict(ckpt["preprocess"]) if "preprocess" in ckpt else Preprocess()
-    ds = ClipDataset.from_dir(data, split=split, frames=frames, train=train, preprocess=pre)
+    stride = int((ckpt.get("sampling") or {}).get("stride") or 1)  # as the model was trained
+    ds = ClipDataset.from_dir(data, split=split, frames=frames, train=train, preprocess=pre,
+                              stride=stride)
     if list(ds.labels) != list(ckpt["labels"]):
         raise LCRError(f"{data}: its labels differ from the checkpoint's ({len(ds.labels)} vs "
                        f"{len(ckpt['labels'])} classes, or another order)")
@@ -130,6 +132,9 @@ def evaluate_torch(model, loader) -> dict:
 
 
 def agreement(probs_a: np.ndarray, probs_b: np.ndarray, after: int = 10) -> float:
-    """Percent of frames (after the first `after` of each clip) where the top-1 classes agree."""
+    """Percent of frames (after the first `after` of each clip; after half the clip for clips of
+    10 frames or fewer) where the top-1 classes agree."""
+    if probs_a.shape[1] <= after:
+        after = probs_a.shape[1] // 2
     a, b = probs_a[:, after:].argmax(-1), probs_b[:, after:].argmax(-1)
     return round(100.0 * float((a == b).mean()), 2)

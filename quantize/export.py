@@ -143,7 +143,8 @@ def parity(folder: Path, step: torch.nn.Module, precision: str, frames: int = 8)
 def base_metadata(model: LCR, ckpt: dict, ckpt_path: Path, frame_rate: float | None) -> dict:
     cfg = model.config
     pre = Preprocess.from_dict(ckpt["preprocess"]) if "preprocess" in ckpt else Preprocess()
-    fps = frame_rate or ckpt.get("frame_rate") or (ckpt.get("train_config") or {}).get("frame_rate")
+    # the rate the model was trained to see frames at (training.data.Sampling: source fps / stride)
+    fps = frame_rate or (ckpt.get("sampling") or {}).get("frame_rate") or ckpt.get("frame_rate")
     S = cfg.image_size
     if pre.size != S:
         raise LCRError(f"{ckpt_path}: preprocessing size {pre.size} != model input {S}")

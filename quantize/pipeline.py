@@ -30,12 +30,13 @@ class QuantizeConfig:
     steps: int | None = None  # stop QAT after this many batches
     lr: float = 2e-5
     batch_size: int = 8
-    frames: int = 32  # frames per training/validation clip
+    frames: int | None = None  # frames per clip; None: the checkpoint's training setting, else 32
     calibration: int = 256  # (frame, edge, state) triples for NNCF's range statistics
     train_limit: int | None = None  # at most this many training clips
     val_limit: int | None = None  # at most this many validation clips
     workers: int = 2
     wkv_int8: bool = False  # also quantize Bi-WKV's internal products (slower here, see docs)
+    device: str = "cpu"  # where calibration and QAT run ("cuda" on a GPU machine)
 
 
 def _export_int8(native, model, folder: Path) -> None:
@@ -66,6 +67,9 @@ def quantize_checkpoint(ckpt_path: Path, data: Path, out: Path, cfg: QuantizeCon
                         log=print, progress=None) -> dict:
     """The whole pipeline on a dataset folder; returns model.json's content."""
     model, ckpt = load_checkpoint(ckpt_path)
+    if cfg.frames is None:
+        cfg.frames = int((ckpt.get("sampling") or ckpt.get("train_config") or {}).get("frames")
+                         or 32)
     val = evaluate.validation_loader(data, ckpt, cfg.val_limit, cfg.frames, cfg.batch_size,
                                      cfg.workers)
     train = evaluate.train_loader(data, ckpt, cfg.train_limit, cfg.frames, cfg.batch_size,
@@ -89,8 +93,9 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
     meta = export_fp32(model, ckpt, ckpt_path, out, "all", accuracy=acc.get("fp32"))
 
     log(f"PTQ: calibrating on {cfg.calibration} frames of training clips ...")
-    items = qat.calibration_items(model, train, cfg.calibration)
+    items = qat.calibration_items(model.to(cfg.device), train, cfg.calibration)
     qstep = qat.quantize_ptq(model, items, cfg.wkv_int8)
+    model.cpu()
     if val is not None:
         with staging(out) as scratch:
             _export_int8(qat.to_native_fake_quant(qstep), model, scratch)

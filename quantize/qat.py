@@ -28,10 +28,12 @@ def calibration_items(model: LCR, batches: Iterable, max_items: int = 200, every
     """(frame [1,3,S,S], edge [1,1,S,S], state) triples with realistic states: the FP32 model is
     rolled over each clip and every `every`-th frame is kept (state = the one entering it)."""
     items = []
+    device = next(model.parameters()).device
     with torch.no_grad():
         for frames, edges, _ in batches:
+            frames, edges = frames.to(device), edges.to(device)
             for b in range(frames.shape[0]):
-                state = model.initial_state(1)
+                state = model.initial_state(1, device)
                 for t in range(frames.shape[1]):
                     x, e = frames[b, t][None], edges[b, t][None]
                     if t % every == 0:
@@ -64,7 +66,7 @@ def quantize_ptq(model: LCR, items: list, wkv_int8: bool = False) -> torch.nn.Mo
 
 
 def clip_loss(step, frames, edges, labels, smoothing: float = 0.1, skip: int = 0):
-    """Cross-entropy over every frame's logits after `skip`, state carried through the clip.
+    """Label-smoothed cross-entropy over the logits of the frames after `skip`, state carried.
     frames [B,F,3,S,S], edges [B,F,1,S,S], labels [B] -> (loss, logits [B,F,K])."""
     B, Fr = frames.shape[:2]
     state = step.model.initial_state(B, frames.device)
@@ -90,9 +92,12 @@ def fine_tune(qstep: torch.nn.Module, train_batches, epochs: int = 1, lr: float 
     losses, step_i = [], 0
     for _ in range(epochs):
         for frames, edges, labels in train_batches:
+            device = next(qstep.parameters()).device
+            frames, edges, labels = frames.to(device), edges.to(device), labels.to(device)
             for g in opt.param_groups:
                 g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step_i / max(1, total)))
-            loss, _ = clip_loss(qstep, frames, edges, labels)
+            # as `lcr-edge train`: the loss averages the last half of the frames
+            loss, _ = clip_loss(qstep, frames, edges, labels, skip=frames.shape[1] // 2)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(qstep.parameters(), 1.0)
@@ -153,7 +158,7 @@ def to_native_fake_quant(qstep: torch.nn.Module) -> torch.nn.Module:
     from nncf.torch.function_hook.wrapper import get_hook_storage
     from nncf.torch.quantization.layers import BaseQuantizer
 
-    model = copy.deepcopy(qstep).eval()
+    model = copy.deepcopy(qstep).eval().cpu()  # exported from the CPU
     storage = get_hook_storage(model)
     for name, q in list(storage.named_hooks()):
         if not isinstance(q, BaseQuantizer):

@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
         steps: int = typer.Option(None, "--steps", help="Stop QAT after this many batches."),
         lr: float = typer.Option(2e-5, "--lr", help="QAT learning rate (cosine-decayed)."),
         batch_size: int = typer.Option(8, "--batch-size"),
-        frames: int = typer.Option(32, "--frames", help="Frames per clip."),
+        frames: int = typer.Option(None, "--frames", help="Frames per clip [default: the "
+                                   "checkpoint's training setting, else 32]."),
         calibration: int = typer.Option(256, "--calibration",
                                         help="Frames (with their states) for PTQ statistics."),
         train_limit: int = typer.Option(None, "--train-limit", help="At most N training clips."),
@@ -28,6 +29,8 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(2, "--workers", help="Data loader worker processes."),
         wkv_int8: bool = typer.Option(False, "--wkv-int8/--wkv-float",
                                       help="Quantize Bi-WKV's internal products too."),
+        device: str = typer.Option("cpu", "--device", help="cpu or cuda: where calibration "
+                                   "and QAT run (export and evaluation run on the CPU)."),
         as_json: bool = typer.Option(False, "--json", help="Print model.json's content."),
     ):
         """Quantize a checkpoint to INT8 with NNCF: post-training (PTQ) for comparison, then
@@ -38,7 +41,7 @@ def register(app: typer.Typer) -> None:
         from quantize.pipeline import QuantizeConfig, quantize_checkpoint
 
         cfg = QuantizeConfig(epochs, steps, lr, batch_size, frames, calibration, train_limit,
-                             val_limit, workers, wkv_int8)
+                             val_limit, workers, wkv_int8, device)
         bar = None
 
         def progress(i, total, loss):
