@@ -196,7 +196,7 @@ class ClipDataset(Dataset):
             clips, found = jester_clips(root, split)
         else:
             clips, found = video_clips(root, split)
-            if not found:
+            if not found or not any(f.suffix.lower() in VIDEO_EXTS for f in root.rglob("*")):
                 raise LCRError(f"{root}: neither a Jester layout (jester-v1-labels.csv) nor class "
                                f"folders of videos")
         if labels is not None and list(labels) != list(found):

@@ -237,6 +237,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
     for epoch in range(start_epoch, cfg.epochs):
         train_set.set_epoch(epoch)
         order = epoch_order(len(train_set), cfg.seed, epoch)
+        order += order[: per_rank * world - len(order)]  # every rank the same number of batches
         mine = order[rank::world]
         batches = [mine[i:i + cfg.batch] for i in range(0, len(mine), cfg.batch)]
         loader = make_loader(train_set, workers=cfg.workers, batches=batches[skip_batches:])

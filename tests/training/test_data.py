@@ -57,7 +57,7 @@ def test_video_folder_reader(tmp_path):
             w = cv2.VideoWriter(str(tmp_path / label / f"{label}{k}.avi"),
                                 cv2.VideoWriter_fourcc(*"MJPG"), 15, (64, 48))
             for t in range(5):
-                w.write(np.full((48, 64, 3), 40 * t + (100 if label == "wave" else 0), np.uint8))
+                w.write(np.full((48, 64, 3), 30 * t + (100 if label == "wave" else 0), np.uint8))
             w.release()
     train = ClipDataset.from_dir(tmp_path, "train", frames=4)
     val = ClipDataset.from_dir(tmp_path, "validation", frames=4)

@@ -25,7 +25,8 @@ def tiny(jester, out, **kw):
 def test_training_runs_writes_metrics_plot_and_atomic_checkpoints(jester, tmp_path):
     m = train(tiny(jester, tmp_path / "run", epochs=4), log=lambda s: None)
     run = tmp_path / "run"
-    assert {"last.pt", "best.pt", "metrics.csv", "curves.png", "config.toml"} <= {p.name for p in run.iterdir()}
+    names = {p.name for p in run.iterdir()}
+    assert {"last.pt", "best.pt", "metrics.csv", "curves.png", "config.toml"} <= names
     assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
     rows = (run / "metrics.csv").read_text().splitlines()
     assert len(rows) == 5 and rows[0].startswith("epoch,step,train_loss")
