@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import clip_frames, write_video
+from personal_data import clip_frames, write_video
 from typer.testing import CliRunner
 
 from lcr_edge.cli import app

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import clip_frames
+from personal_data import clip_frames
 from typer.testing import CliRunner
 
 from lcr_edge.cli import app
@@ -88,7 +88,7 @@ def test_too_short_clips_are_refused_with_a_clear_message(tmp_path, video):
 
 
 def clip_video(tmp_path, n):
-    from conftest import write_video
+    from personal_data import write_video
 
     return write_video(tmp_path / f"v{n}.avi", clip_frames(0, n))
 
