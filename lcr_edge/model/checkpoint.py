@@ -56,7 +56,9 @@ def load_checkpoint(path, device="cpu") -> tuple[LCR, dict]:
     """-> (model in eval mode, the checkpoint dict)."""
     ckpt = read_checkpoint(path)
     try:
-        model = LCR(LCRConfig(**ckpt["config"]))
+        # saved before the head option existed: those models were trained with the CLS head
+        config = {"head": "cls", **ckpt["config"]}
+        model = LCR(LCRConfig(**config))
         model.load_state_dict(ckpt["model"])
     except (TypeError, KeyError, RuntimeError) as exc:
         raise LCRError(f"{path}: checkpoint does not match the model ({str(exc)[:300]})") from None
