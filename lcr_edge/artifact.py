@@ -17,11 +17,11 @@ No torch here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from lcr_edge.errors import LCRError
+from lcr_edge.io import file_sha256
 
 FORMAT = "lcr-edge-artifact"
 METADATA = "model.json"
@@ -43,12 +43,7 @@ REQUIRED = ("format", "variant", "labels", "input_size", "mean", "std", "colour_
             "frame_rate", "inputs", "outputs", "state", "files")
 
 
-def sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256 = file_sha256
 
 
 def file_entry(folder: Path, name: str) -> dict:

@@ -3,6 +3,7 @@ never half of each (write to a temporary file in the same folder, fsync, rename)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -30,3 +31,12 @@ def atomic_path(path: str | os.PathLike):
 def write_json(path: str | os.PathLike, obj) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -2,3 +2,23 @@ import os
 
 # Qt without a display: offscreen (without it and without DISPLAY the process aborts).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+# Exported tiny models shared by tests/export and tests/runtime (built once a session, lazily).
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_fp32(tmp_path_factory):
+    """A random-weight LCR-S (dim 32, 5 classes) exported to FP32 ONNX + OpenVINO, once."""
+    from quantize import testing
+
+    return testing.artifact(tmp_path_factory.getbasetemp() / "tiny_fp32", dim=32)
+
+
+@pytest.fixture(scope="session")
+def tiny_int8(tmp_path_factory):
+    """The same model quantized (PTQ + 2 QAT steps on noise): FP32 and INT8 files, once."""
+    from quantize import testing
+
+    return testing.artifact(tmp_path_factory.getbasetemp() / "tiny_int8", int8=True, dim=32)

@@ -12,13 +12,12 @@ Everything a later stage needs (variant, labels, preprocessing) travels inside, 
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 
 from lcr_edge.errors import LCRError
-from lcr_edge.io import atomic_path
+from lcr_edge.io import atomic_path, file_sha256  # noqa: F401  (re-exported)
 from lcr_edge.model.lcr import LCR, LCRConfig
 from lcr_edge.preprocess import Preprocess
 
@@ -63,11 +62,3 @@ def load_checkpoint(path, device="cpu") -> tuple[LCR, dict]:
     except (TypeError, KeyError, RuntimeError) as exc:
         raise LCRError(f"{path}: checkpoint does not match the model ({str(exc)[:300]})") from None
     return model.to(device).eval(), ckpt
-
-
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
