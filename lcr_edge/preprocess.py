@@ -12,6 +12,7 @@ No torch here.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import cv2
@@ -32,13 +33,23 @@ class Preprocess:
     colour_order: str = "RGB"
     edges: EdgeParams = field(default_factory=EdgeParams)
 
-    def __call__(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """HxWx3 BGR uint8 -> (3xSxS float32 normalised, 1xSxS float32 of 0/1)."""
+    def __call__(self, frame_bgr: np.ndarray,
+                 timings: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """HxWx3 BGR uint8 -> (3xSxS float32 normalised, 1xSxS float32 of 0/1).
+
+        With `timings`, writes the milliseconds of its two stages there ("preprocess": resize and
+        normalise, "edges": Otsu-Canny)."""
         check_frame(frame_bgr)
+        t0 = time.perf_counter()
         small = self.resize(frame_bgr)
+        x = self.normalise(small)
+        t1 = time.perf_counter()
         grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         edge = edge_map_grey(grey, self.edges).astype(np.float32)[None]
-        return self.normalise(small), edge
+        if timings is not None:
+            timings["preprocess"] = (t1 - t0) * 1e3
+            timings["edges"] = (time.perf_counter() - t1) * 1e3
+        return x, edge
 
     def resize(self, frame_bgr: np.ndarray) -> np.ndarray:
         if frame_bgr.shape[:2] == (self.size, self.size):

@@ -20,7 +20,6 @@ import numpy as np
 
 from lcr_edge import artifact
 from lcr_edge.artifact import INPUTS, LOGITS, STATE_IN, STATE_OUT
-from lcr_edge.edges import check_frame, edge_map
 from lcr_edge.errors import LCRError
 from lcr_edge.preprocess import Preprocess
 
@@ -225,17 +224,10 @@ class Recognizer:
         self._backend.reset()
 
     def prepare(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """BGR uint8 HxWx3 -> (frame [1,3,S,S], edge [1,1,S,S]) float32, timing both stages.
-        Same result as `Preprocess.__call__`, split so the edge stage is timed on its own."""
-        check_frame(frame_bgr)
-        t0 = time.perf_counter()
-        small = self.preprocess.resize(frame_bgr)
-        x = self.preprocess.normalise(small)
-        t1 = time.perf_counter()
-        e = edge_map(small, self.preprocess.edges).astype(np.float32)
-        t2 = time.perf_counter()
-        self.timings["preprocess"], self.timings["edges"] = (t1 - t0) * 1e3, (t2 - t1) * 1e3
-        return x[None], e[None, None]
+        """BGR uint8 HxWx3 -> (frame [1,3,S,S], edge [1,1,S,S]) float32, timing both stages
+        (the one `lcr_edge.preprocess`, from the model's metadata)."""
+        x, e = self.preprocess(frame_bgr, timings=self.timings)
+        return x[None], e[None]
 
     def step(self, frame_bgr: np.ndarray) -> np.ndarray:
         """One frame (HxWx3 BGR uint8, any size) -> class probabilities [K] (float32)."""

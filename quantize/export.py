@@ -120,12 +120,12 @@ def onnx_to_openvino(onnx_path: Path, folder: Path, precision: str) -> None:
     save_ir(make_stateful(model), folder / FILES[(precision, "openvino_stateful")])
 
 
-def parity(folder: Path, step: torch.nn.Module, precision: str, frames: int = 8) -> dict:
-    """Max |logits - PyTorch| over a short random rollout with state carried, per exported file.
-    (A smoke check written into model.json; the thorough one is tests/export.)"""
+def parity(folder: Path, step: torch.nn.Module, precision: str, model: LCR, frames: int = 8) -> dict:
+    """Max |logits - `step`| over a short random rollout with state carried, per exported file of
+    `precision` (`step`: the PyTorch step it was exported from, FP32 or fake-quantized INT8).
+    A smoke check written into model.json; the thorough one is tests/export."""
     from lcr_edge.runtime import open_backend
 
-    model: LCR = step.model
     g = torch.Generator().manual_seed(1)
     S = model.config.image_size
     x = torch.randn(frames, 3, S, S, generator=g)
@@ -227,7 +227,7 @@ def export_fp32(model: LCR, ckpt: dict, ckpt_path: Path, out: Path, formats: str
     for name in old:
         (out / name).unlink(missing_ok=True)
     if formats == "all":
-        meta["parity"]["fp32"] = parity(out, step, "fp32")
+        meta["parity"]["fp32"] = parity(out, step, "fp32", step.model)
         write_json(out / METADATA, meta)
     return meta
 

@@ -20,8 +20,16 @@ from lcr_edge.artifact import FILES, METADATA, file_entry
 from lcr_edge.io import write_json
 from lcr_edge.model.checkpoint import load_checkpoint
 from quantize import evaluate, qat
-from quantize.export import export_fp32, export_onnx, make_stateful, publish, save_ir, staging
-from quantize.step import StepModule, example_inputs, rollout
+from quantize.export import (
+    export_fp32,
+    export_onnx,
+    make_stateful,
+    parity,
+    publish,
+    save_ir,
+    staging,
+)
+from quantize.step import StepModule, example_inputs
 
 
 @dataclass
@@ -130,25 +138,7 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
         "float_ops": [] if cfg.wkv_int8 else ["matmul", "mul", "sum"],
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    meta["parity"]["int8"] = _int8_parity(out, native, model)
+    meta["parity"]["int8"] = parity(out, native, "int8", model)
     write_json(out / METADATA, meta)
     return meta
 
-
-def _int8_parity(out: Path, native, model, frames: int = 8) -> dict:
-    """Max |logits| difference of the INT8 files against the fake-quantized PyTorch step."""
-    import numpy as np
-
-    from lcr_edge.runtime import open_backend
-
-    g = torch.Generator().manual_seed(1)
-    S = model.config.image_size
-    x = torch.randn(frames, 3, S, S, generator=g)
-    e = (torch.rand(frames, 1, S, S, generator=g) > 0.85).float()
-    ref = rollout(native, x, e, model.initial_state(1)).numpy()
-    res = {}
-    for backend in ("onnxruntime", "openvino"):
-        b = open_backend(out, backend, "int8", verify=False)
-        got = np.stack([b.infer(x[t : t + 1].numpy(), e[t : t + 1].numpy()) for t in range(frames)])
-        res[backend] = float(np.abs(got - ref).max())
-    return res
