@@ -149,8 +149,9 @@ def write_dataset(out: str | os.PathLike, clips_per_class: int, seed: int = 0,
             n_frames += _render_one(task)[1]
             bar.update()
     else:
-        # fork where there is one (fast start); the worker is importable for spawn elsewhere
-        ctx = get_context("fork" if "fork" in _start_methods() else "spawn")
+        # never fork: a process that already ran torch, OpenCV or Qt threads can deadlock its forked
+        # children (CI hung here once, inside the test suite); forkserver starts them clean
+        ctx = get_context("forkserver" if "forkserver" in _start_methods() else "spawn")
         with ctx.Pool(workers) as pool:
             for _, n in pool.imap_unordered(_render_one, tasks, chunksize=4):
                 n_frames += n
