@@ -8,6 +8,7 @@ same cached frames (no loader, no augmentation), optionally on the first N class
     python benchmarks/learning_probe.py cache data/synth80 data/synth80_8x4.pt --frames 8 --stride 4
     python benchmarks/learning_probe.py run data/synth80_8x4.pt --model lcr-s --classes 6 --steps 150
     python benchmarks/learning_probe.py run data/synth80_8x4.pt --model cnn --pool max --classes 6
+    python benchmarks/learning_probe.py run data/synth80_8x4.pt --pool max --input diff --classes 6
 
 It prints the mean training loss and the validation top-1 (last frame) every --eval-every steps.
 Results on the 2-core box are in docs/training.md ("Known problem").
@@ -72,7 +73,10 @@ def run(a) -> None:
     idx = torch.linspace(0, X.shape[1] - 1, a.frames).round().long()
 
     def prep(x, e):
-        return (x[:, idx].float() / 255 - mean) / std, e[:, idx].float()
+        x, e = (x[:, idx].float() / 255 - mean) / std, e[:, idx].float()
+        if a.input == "diff":  # x_t - x_{t-1}, zeros for the first frame; edges as they are
+            x = torch.cat([torch.zeros_like(x[:, :1]), x[:, 1:] - x[:, :-1]], 1)
+        return x, e
 
     if a.model == "cnn":
         net = cnn_baseline(a.classes, a.pool)
@@ -80,7 +84,10 @@ def run(a) -> None:
         def logits(x, e):  # one clip score, repeated so the loss below reads the same
             return net(torch.cat([x, e], 2).transpose(1, 2))[:, None].expand(-1, a.last, -1)
     else:
-        net = create_model(a.model, num_classes=a.classes, head=a.pool, cell=a.cell)
+        net = create_model(a.model, num_classes=a.classes, head="mean" if a.pool == "max" else a.pool,
+                           cell=a.cell)
+        if a.pool == "max":  # probe only: H and C max-pooled over the tokens instead of averaged
+            net.classify = lambda h, c: net.head(net.head_norm(torch.cat([h.amax(1), c.amax(1)], -1)))
         logits = net
     print(f"{a.model}: {sum(p.numel() for p in net.parameters()) / 1e6:.3f} M params, "
           f"{len(Y)} train / {len(Yv)} val clips, {a.classes} classes", flush=True)
@@ -125,7 +132,9 @@ def main() -> None:
     r = sub.add_parser("run", help="train on a cached set and print validation top-1")
     r.add_argument("cache")
     r.add_argument("--model", default="lcr-s", help="an LCR variant, or 'cnn' for the 3D CNN baseline")
-    r.add_argument("--pool", default="mean", help="LCR: mean|cls head; cnn: mean|max pooling")
+    r.add_argument("--pool", default="mean", help="LCR: mean|cls|max head; cnn: mean|max pooling")
+    r.add_argument("--input", default="rgb", choices=["rgb", "diff"],
+                   help="diff: feed frame differences instead of frames (both models)")
     r.add_argument("--cell", default="bounded")
     r.add_argument("--classes", type=int, default=27, help="train on the first N classes only")
     r.add_argument("--frames", type=int, default=8)
