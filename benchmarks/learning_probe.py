@@ -22,7 +22,6 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 
 def cache(root: str, out: str, frames: int, stride: int) -> None:
@@ -63,6 +62,7 @@ def cnn_baseline(classes: int, pool: str) -> nn.Module:
 
 def run(a) -> None:
     from lcr_edge.model import create_model
+    from training.train import clip_loss
 
     torch.manual_seed(a.seed)
     d = torch.load(a.cache, weights_only=True)
@@ -101,9 +101,8 @@ def run(a) -> None:
             group["lr"] = a.lr * min(1.0, (s + 1) / 20)
         x, e = prep(X[b], E[b])
         with autocast:
-            out = logits(x, e)[:, -a.last:]
-        target = Y[b, None].expand(-1, a.last).reshape(-1)
-        loss = F.cross_entropy(out.reshape(-1, a.classes).float(), target, label_smoothing=0.1)
+            out = logits(x, e)
+        loss = clip_loss(out, Y[b], a.last, smoothing=0.1)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
