@@ -84,10 +84,7 @@ def run(a) -> None:
         def logits(x, e):  # one clip score, repeated so the loss below reads the same
             return net(torch.cat([x, e], 2).transpose(1, 2))[:, None].expand(-1, a.last, -1)
     else:
-        net = create_model(a.model, num_classes=a.classes, head="mean" if a.pool == "max" else a.pool,
-                           cell=a.cell)
-        if a.pool == "max":  # probe only: H and C max-pooled over the tokens instead of averaged
-            net.classify = lambda h, c: net.head(net.head_norm(torch.cat([h.amax(1), c.amax(1)], -1)))
+        net = create_model(a.model, num_classes=a.classes, head=a.pool, cell=a.cell, motion=a.motion)
         logits = net
     print(f"{a.model}: {sum(p.numel() for p in net.parameters()) / 1e6:.3f} M params, "
           f"{len(Y)} train / {len(Yv)} val clips, {a.classes} classes", flush=True)
@@ -132,6 +129,8 @@ def main() -> None:
     r.add_argument("cache")
     r.add_argument("--model", default="lcr-s", help="an LCR variant, or 'cnn' for the 3D CNN baseline")
     r.add_argument("--pool", default="mean", help="LCR: mean|cls|max head; cnn: mean|max pooling")
+    r.add_argument("--motion", default="none", choices=["none", "diff"],
+                   help="LCR only: the model's motion input (LCRConfig.motion)")
     r.add_argument("--input", default="rgb", choices=["rgb", "diff"],
                    help="diff: feed frame differences instead of frames (both models)")
     r.add_argument("--cell", default="bounded")

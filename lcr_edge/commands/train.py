@@ -14,7 +14,8 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Option(None, "--data", help="Dataset folder: Jester layout or <label>/*.mp4."),
         variant: str = typer.Option(None, help="lcr-s | lcr | lcr-l (default lcr-s)."),
         cell: str = typer.Option(None, help="bounded (default) | paper (eq. 10 literally)."),
-        head: str = typer.Option(None, help="mean (default) | cls (eq. 12 literally)."),
+        head: str = typer.Option(None, help="max (default) | mean | cls (eq. 12 literally)."),
+        motion: str = typer.Option(None, help="diff (default: patches of x_t - x_{t-1}) | none (eq. 1)."),
         frames: int = typer.Option(None, help="Frames per clip (default 32, the paper's)."),
         stride: int = typer.Option(None, help="Take every stride-th source frame (default 1)."),
         epochs: int = typer.Option(None, help="Epochs (default 30)."),
@@ -37,7 +38,7 @@ def register(app: typer.Typer) -> None:
         from training.train import TrainConfig
         from training.train import train as run
 
-        cli = dict(data=str(data) if data else None, variant=variant, cell=cell, head=head, frames=frames,
+        cli = dict(data=str(data) if data else None, variant=variant, cell=cell, head=head, motion=motion, frames=frames,
                    stride=stride, epochs=epochs, batch=batch, lr=lr, tube_mask=tube_mask,
                    device=device, precision=precision, out=str(out) if out else None, resume=resume,
                    seed=seed,

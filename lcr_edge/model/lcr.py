@@ -11,6 +11,11 @@ H_t of the unit below after that), E_t the edge tokens and (H, C) the unit's sta
     H_t = tanh(C_t) * sigmoid(A_t)                            eq. 11
     logits = W_class LN(concat(H_t[CLS], C_t[CLS])) of the last unit   eq. 12 (head="cls")
       or   W_class LN(concat(mean H_t, mean C_t))                      (head="mean", default)
+      or   W_class LN(concat(max H_t, max C_t))                        (head="max")
+
+The frame tokens X_t are the patches of x_t (eq. 1, motion="none", default) or of x_t - x_{t-1}
+(motion="diff", what `lcr-edge train` uses: docs/model.md, departure 4); with "diff" the state holds
+the previous frame's patches too.
 
 `forward(frames, edges)` (training) batches what does not depend on the state (the patch and edge
 embeddings) over all frames, then runs the recurrence; `step(frame, edge, state)`
@@ -41,13 +46,16 @@ class LCRConfig:
     heads: int = 4  # Bi-WKV heads; head size N = dim / heads
     mlp_ratio: int = 4  # channel-mix hidden width = mlp_ratio * dim
     cell: str = "bounded"  # "paper" (eq. 10 literally) or "bounded" (convex forget gate)
-    head: str = "mean"  # "cls" (eq. 12: H, C of the CLS token) or "mean" (H, C averaged over tokens)
+    head: str = "mean"  # "cls" (eq. 12: H, C of the CLS token), "mean" or "max" over all tokens
+    motion: str = "none"  # "none" (eq. 1: patches of x_t) or "diff" (patches of x_t - x_{t-1})
 
     def __post_init__(self):
         if self.cell not in ("paper", "bounded"):
             raise LCRError(f"cell must be 'paper' or 'bounded', got {self.cell!r}")
-        if self.head not in ("cls", "mean"):
-            raise LCRError(f"head must be 'cls' or 'mean', got {self.head!r}")
+        if self.head not in ("cls", "mean", "max"):
+            raise LCRError(f"head must be 'cls', 'mean' or 'max', got {self.head!r}")
+        if self.motion not in ("none", "diff"):
+            raise LCRError(f"motion must be 'none' or 'diff', got {self.motion!r}")
         if self.dim % self.heads or self.dim % 4:
             raise LCRError(f"dim {self.dim} must divide by heads ({self.heads}) and by 4 (Q-Shift)")
         if self.image_size % self.patch_size:
@@ -62,9 +70,15 @@ class LCRConfig:
         return self.grid * self.grid + 1
 
     @property
+    def slots(self) -> int:
+        """State tensors per unit: H and C; with motion="diff" a third, whose unit-0 entry holds the
+        previous frame's patch embedding (zeros for the other units)."""
+        return 3 if self.motion == "diff" else 2
+
+    @property
     def state_shape(self) -> tuple[int, ...]:
-        """Shape of the state for batch 1: (depth, 2 for H and C, batch, tokens, dim)."""
-        return (self.depth, 2, 1, self.tokens, self.dim)
+        """Shape of the state for batch 1: (depth, slots, batch, tokens, dim)."""
+        return (self.depth, self.slots, 1, self.tokens, self.dim)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -233,12 +247,23 @@ class LCR(nn.Module):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
 
-    # -- embeddings (no state: batched over all frames in training) -------------------------
-    def embed(self, frames: torch.Tensor, edges: torch.Tensor, keep: torch.Tensor | None = None):
-        """frames (N, 3, S, S), edges (N, 1, S, S) -> frame tokens X, edge tokens E, (N, T, C).
+    # -- embeddings (batched over all frames in training) ------------------------------------
+    def patches(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames (N, 3, S, S) -> patch embeddings (N, grid*grid, C), eq. 1 without position."""
+        return self.patch_embed(frames).flatten(2).transpose(1, 2)
+
+    def embed(self, patches: torch.Tensor, edges: torch.Tensor, keep: torch.Tensor | None = None,
+              previous: torch.Tensor | None = None):
+        """patches (N, n, C) from `patches`, edges (N, 1, S, S) -> frame tokens X, edge tokens E,
+        (N, T, C). previous: the previous frame's patches (motion="diff"; zeros before the first).
 
         keep (N, grid*grid) of 0/1 masks patch tokens (tube masking); CLS is always kept."""
-        x = self.patch_embed(frames).flatten(2).transpose(1, 2) + self.pos_embed  # eq. 1
+        if self.config.motion == "diff":
+            # patches of x_t - x_{t-1} (the conv is linear; its bias cancels): a causal 2 x P x P
+            # tubelet with weights (-W, W). A frame's own pixels let LCR-S memorise each clip's
+            # background; their change is where the gesture is (docs/training.md, the probe).
+            patches = patches - previous
+        x = patches + self.pos_embed  # eq. 1
         e = self.edge_embed(edges).flatten(2).transpose(1, 2)
         if keep is not None:
             x, e = x * keep[..., None], e * keep[..., None]
@@ -253,15 +278,18 @@ class LCR(nn.Module):
         linear pooling and learned nothing in 150 steps of a task the mean head solves; docs/model.md)."""
         if self.config.head == "cls":
             h, c = h[:, -1], c[:, -1]
+        elif self.config.head == "max":  # the hand is a few of 196 patches: max keeps it, mean dilutes it
+            h, c = h.amax(dim=1), c.amax(dim=1)
         else:
             h, c = h.mean(dim=1), c.mean(dim=1)
         return self.head(self.head_norm(torch.cat([h, c], dim=-1)))
 
     # -- streaming ----------------------------------------------------------------------------
     def initial_state(self, batch: int = 1, device=None, dtype=torch.float32) -> torch.Tensor:
-        """Zeros of shape (depth, 2, batch, tokens, dim): H and C of every unit."""
+        """Zeros of shape (depth, slots, batch, tokens, dim): H and C of every unit (and with
+        motion="diff" the previous frame's patches)."""
         cfg = self.config
-        return torch.zeros(cfg.depth, 2, batch, cfg.tokens, cfg.dim, device=device, dtype=dtype)
+        return torch.zeros(cfg.depth, cfg.slots, batch, cfg.tokens, cfg.dim, device=device, dtype=dtype)
 
     def check_input(self, frames: torch.Tensor, edges: torch.Tensor, lead: int):
         S = self.config.image_size
@@ -280,11 +308,17 @@ class LCR(nn.Module):
         """One frame: frame (B, 3, S, S), edge (B, 1, S, S), state from `initial_state`
         -> (logits (B, classes), new state)."""
         self.check_input(frame, edge, lead=1)
-        x, e = self.embed(frame, edge)
+        n = self.config.grid ** 2
+        p = self.patches(frame)
+        diff = self.config.motion == "diff"
+        x, e = self.embed(p, edge, previous=state[0, 2, :, :n] if diff else None)
         u, new = x, []
         for i, unit in enumerate(self.units):
             h, c = unit.recur(u, e, state[i, 0], state[i, 1])
-            new.append(torch.stack([h, c]))
+            if diff:  # slot 2: this frame's patches for the next step (unit 0), padded to T tokens
+                new.append(torch.stack([h, c, F.pad(p, (0, 0, 0, 1)) if i == 0 else state[i, 2]]))
+            else:
+                new.append(torch.stack([h, c]))
             u = h
         return self.classify(h, c), torch.stack(new)
 
@@ -297,10 +331,16 @@ class LCR(nn.Module):
         self.check_input(frames, edges, lead=2)
         B, Fr = frames.shape[:2]
         keep_all = None if keep is None else keep[:, None].expand(B, Fr, -1).reshape(B * Fr, -1)
-        x, e = self.embed(frames.flatten(0, 1), edges.flatten(0, 1), keep_all)
-        x, e = x.view(B, Fr, *x.shape[1:]), e.view(B, Fr, *e.shape[1:])
+        p = self.patches(frames.flatten(0, 1))
         if state is None:
-            state = self.initial_state(B, frames.device, x.dtype)
+            state = self.initial_state(B, frames.device, p.dtype)
+        previous = None
+        if self.config.motion == "diff":  # each frame's predecessor; the state's for the first
+            p = p.view(B, Fr, *p.shape[1:])
+            previous = torch.cat([state[0, 2, :, None, : p.shape[2]].to(p.dtype), p[:, :-1]], 1)
+            p, previous = p.flatten(0, 1), previous.flatten(0, 1)
+        x, e = self.embed(p, edges.flatten(0, 1), keep_all, previous)
+        x, e = x.view(B, Fr, *x.shape[1:]), e.view(B, Fr, *e.shape[1:])
         hs = [state[i, 0] for i in range(len(self.units))]
         cs = [state[i, 1] for i in range(len(self.units))]
         logits = []
@@ -338,11 +378,13 @@ def count_macs(model: LCR) -> int:
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         model.step(frame, edge, model.initial_state(1))
     flops = counter.get_total_flops()
-    # the diagonal-block 3-way product of Bi-WKV is an elementwise multiply + sum, which the
-    # counter does not see: add it (B * H * nb * L * L * N MACs per unit)
+    # Bi-WKV's diagonal blocks: the counter sees the matmul form, but not the 3-way product (an
+    # elementwise multiply + sum) used for decays too strong for it: add that (H*nb*L*L*N a unit)
     cfg = model.config
-    from lcr_edge.model.wkv import BLOCK
+    from lcr_edge.model.wkv import BLOCK, matmul_min_decay
 
     L = min(BLOCK, cfg.tokens)
     nb = math.ceil(cfg.tokens / L)
-    return flops // 2 + cfg.depth * nb * L * L * cfg.dim
+    unseen = sum(int(float(torch.exp(-torch.exp(u.gate.omega.detach())).min()) < matmul_min_decay(L))
+                 for u in model.units)
+    return flops // 2 + unseen * nb * L * L * cfg.dim

@@ -20,10 +20,11 @@ def wake_edges(model, seed=0):
         model.edge_cls.copy_(torch.randn(model.edge_cls.shape, generator=g) * 0.2)
 
 
-@pytest.mark.parametrize("cell, head", [("bounded", "mean"), ("paper", "mean"), ("bounded", "cls")])
-def test_step_equals_forward_over_16_frames(cell, head):
+@pytest.mark.parametrize("cell, head, motion", [("bounded", "mean", "none"), ("paper", "mean", "none"),
+                                               ("bounded", "cls", "none"), ("bounded", "max", "diff")])
+def test_step_equals_forward_over_16_frames(cell, head, motion):
     torch.manual_seed(0)
-    model = create_model("lcr-s", cell=cell, head=head).eval()
+    model = create_model("lcr-s", cell=cell, head=head, motion=motion).eval()
     wake_edges(model)
     frames, edges = clip(2, 16)
     with torch.no_grad():
@@ -51,13 +52,50 @@ def test_every_variant_shapes_backward_and_step(name):
     assert all(p.grad is not None for p in model.parameters())
     with torch.no_grad():
         state = model.initial_state(1)
-        assert state.shape == (model.config.depth, 2, 1, 197, model.config.dim)
+        assert state.shape == (model.config.depth, model.config.slots, 1, 197, model.config.dim)
         step_logits, state2 = model.step(frames[:, 0], edges[:, 0], state)
         torch.testing.assert_close(step_logits, logits[:, 0], rtol=1e-5, atol=1e-5)
         assert state2.shape == state.shape
 
 
-@pytest.mark.parametrize("head", ["mean", "cls"])
+@pytest.mark.parametrize("depth", [1, 2])
+def test_motion_diff_carries_the_previous_frame_in_the_state(depth):
+    """forward(frames[2:], state after two steps) continues the stream exactly: the state's third
+    slot holds frame 1's patches, which frame 2's difference needs."""
+    torch.manual_seed(0)
+    model = create_model("lcr-s", num_classes=5, motion="diff", head="max", depth=depth).eval()
+    wake_edges(model)
+    frames, edges = clip(2, 5, seed=3)
+    with torch.no_grad():
+        state = model.initial_state(2)
+        assert state.shape == (depth, 3, 2, 197, model.config.dim)
+        for t in range(2):
+            _, state = model.step(frames[:, t], edges[:, t], state)
+        continued = model(frames[:, 2:], edges[:, 2:], state=state)
+        whole = model(frames, edges)
+        cold = model(frames[:, 2:], edges[:, 2:])  # without the state: another result
+    torch.testing.assert_close(continued, whole[:, 2:], rtol=1e-5, atol=1e-5)
+    assert (cold - whole[:, 2:]).abs().max().item() > 1e-3
+
+
+def test_motion_diff_cancels_a_static_background():
+    """With motion="diff" the frame tokens are patches of x_t - x_{t-1}: the same image added to
+    both frames (a background) changes nothing; with motion="none" it changes the tokens."""
+    torch.manual_seed(0)
+    frames, edges = clip(1, 2, seed=4)
+    background = torch.randn(1, 3, 112, 112)
+    for motion in ("diff", "none"):
+        model = create_model("lcr-s", num_classes=5, motion=motion)
+        with torch.no_grad():
+            def tokens(f0, f1):
+                return model.embed(model.patches(f1), edges[:, 1], previous=model.patches(f0))[0]
+            plain = tokens(frames[:, 0], frames[:, 1])
+            moved = tokens(frames[:, 0] + background, frames[:, 1] + background)
+        gap = (plain - moved).abs().max().item()
+        assert gap < 1e-4 if motion == "diff" else gap > 1e-2
+
+
+@pytest.mark.parametrize("head", ["mean", "cls", "max"])
 @pytest.mark.parametrize("cell", ["bounded", "paper"])
 def test_after_one_optimiser_step_every_parameter_gets_a_gradient(cell, head):
     """At step one the zero-initialised edge prompt gets a gradient (through K, V and the cell's
@@ -157,5 +195,7 @@ def test_unknown_variant_and_bad_config():
         create_model("lcr", width=3)
     with pytest.raises(LCRError, match="cell"):
         LCRConfig(cell="gru")
-    with pytest.raises(LCRError, match="head must be 'cls' or 'mean'"):
-        LCRConfig(head="max")
+    with pytest.raises(LCRError, match="head must be 'cls', 'mean' or 'max'"):
+        LCRConfig(head="sum")
+    with pytest.raises(LCRError, match="motion must be 'none' or 'diff'"):
+        LCRConfig(motion="flow")

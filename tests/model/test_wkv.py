@@ -4,7 +4,7 @@ directions), values and gradients; odd sizes, strong and weak decays."""
 import pytest
 import torch
 
-from lcr_edge.model.wkv import bi_wkv, bi_wkv_reference
+from lcr_edge.model.wkv import bi_wkv, bi_wkv_reference, matmul_min_decay
 
 
 def slow_bi_wkv(r, k, v, w, u):
@@ -42,10 +42,13 @@ def inputs(B, T, H, N, decay, seed=0, dtype=torch.float64):
 
 
 @pytest.mark.parametrize("T", [1, 2, 5, 16, 17, 40])
-@pytest.mark.parametrize("decay", ["strong", "weak", "mixed"])
-def test_reference_matches_slow_loop_values_and_grads(T, decay):
+@pytest.mark.parametrize("decay, matmul_blocks", [("strong", None), ("strong", False), ("weak", True),
+                                                  ("weak", False), ("mixed", True), ("mixed", False)])
+def test_reference_matches_slow_loop_values_and_grads(T, decay, matmul_blocks):
+    """Both forms of the diagonal blocks (matmuls, 3-way product); None with strong decays must
+    fall back to the 3-way product (the matmul form's w^-9 would overflow)."""
     args = inputs(2, T, 2, 3, decay, seed=T)
-    y = bi_wkv_reference(*args)
+    y = bi_wkv_reference(*args, matmul_blocks=matmul_blocks)
     y_slow = slow_bi_wkv(*args)
     torch.testing.assert_close(y, y_slow, rtol=1e-10, atol=1e-10)
     grad_out = torch.randn_like(y)
@@ -55,6 +58,23 @@ def test_reference_matches_slow_loop_values_and_grads(T, decay):
         a = torch.zeros_like(x) if a is None else a  # T = 1: w plays no part
         b = torch.zeros_like(x) if b is None else b
         torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-10, msg=f"grad of {name}")
+
+
+def test_the_matmul_form_holds_down_to_its_smallest_decay():
+    """Eager calls take the matmul form when every w >= matmul_min_decay(block); it holds
+    with fp32 inputs down to that bound, values and gradients."""
+    assert 4e-4 < matmul_min_decay(16) < 5e-4
+    args = inputs(2, 197, 2, 8, "mixed", dtype=torch.float32)
+    with torch.no_grad():
+        args[3].clamp_(min=matmul_min_decay(16))  # the strongest decay the matmul form allows
+    y_mat = bi_wkv_reference(*args, matmul_blocks=True)
+    y_3way = bi_wkv_reference(*args, matmul_blocks=False)
+    torch.testing.assert_close(y_mat, y_3way, rtol=1e-4, atol=1e-4)
+    g_mat = torch.autograd.grad(y_mat.square().sum(), args)
+    g_3way = torch.autograd.grad(y_3way.square().sum(), args)
+    for name, a, b in zip("rkvwu", g_mat, g_3way):
+        assert torch.isfinite(a).all(), name
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-2, msg=f"grad of {name}")
 
 
 @pytest.mark.parametrize("block", [1, 3, 16, 64])
