@@ -43,4 +43,5 @@ def register(app: typer.Typer) -> None:
                        f"{r['paper_params_m']:>6.2f}M {r['params_vs_paper_pct']:>+6.1f}% "
                        f"{r['macs_per_frame'] / 1e6:>10.1f}M {r['state_bytes_fp32'] / 1024:>7.0f}KiB")
         typer.echo("MACs: one streaming step at batch 1, counted with torch's FLOP counter "
-                   "(+ Bi-WKV's in-block products); state: H and C of every unit, fp32.")
+                   "(Bi-WKV's in-block products included); state: H and C of every unit, fp32 "
+                   "(motion=\"diff\" adds the previous frame's patches).")
