@@ -9,9 +9,11 @@ same cached frames (no loader, no augmentation), optionally on the first N class
     python benchmarks/learning_probe.py run data/synth80_8x4.pt --model lcr-s --classes 6 --steps 150
     python benchmarks/learning_probe.py run data/synth80_8x4.pt --model cnn --pool max --classes 6
     python benchmarks/learning_probe.py run data/synth80_8x4.pt --pool max --input diff --classes 6
+    python benchmarks/learning_probe.py run data/synth80_8x4.pt --pool max --motion diff --classes 6
 
 It prints the mean training loss and the validation top-1 (last frame) every --eval-every steps.
-Results on the 2-core box are in docs/training.md ("Known problem").
+Results on the 2-core box are in docs/training.md and docs/model.md (departure 4). `--input diff`
+feeds differences from outside the model; `--motion diff` is the model's own (LCRConfig.motion).
 """
 
 from __future__ import annotations
