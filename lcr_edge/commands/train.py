@@ -38,8 +38,8 @@ def register(app: typer.Typer) -> None:
         from training.train import TrainConfig
         from training.train import train as run
 
-        cli = dict(data=str(data) if data else None, variant=variant, cell=cell, head=head, motion=motion, frames=frames,
-                   stride=stride, epochs=epochs, batch=batch, lr=lr, tube_mask=tube_mask,
+        cli = dict(data=str(data) if data else None, variant=variant, cell=cell, head=head, motion=motion,
+                   frames=frames, stride=stride, epochs=epochs, batch=batch, lr=lr, tube_mask=tube_mask,
                    device=device, precision=precision, out=str(out) if out else None, resume=resume,
                    seed=seed,
                    workers=workers, threads=threads, max_minutes=max_minutes,

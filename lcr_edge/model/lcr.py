@@ -155,6 +155,10 @@ class CrossRWKV(nn.Module):
         self.omega = nn.Parameter(ramp.repeat(H, 1) + 0.1 * layer)
         self.bonus = nn.Parameter(torch.full((H, C // H), 0.5))
 
+    def decay(self) -> torch.Tensor:
+        """The per-channel decay w = exp(-exp(omega)) in (0, 1), [heads, head size]."""
+        return torch.exp(-torch.exp(self.omega))
+
     def forward(self, x, h_prev, e):
         """x: LN'd unit input, h_prev: H_{t-1}, e: edge tokens E_t; all (B, T, C) -> a_t.
 
@@ -172,7 +176,7 @@ class CrossRWKV(nn.Module):
         v = self.value(mix(p, ps, self.mu_v))
         B, T, C = r.shape
         split = (B, T, self.heads, C // self.heads)
-        w = torch.exp(-torch.exp(self.omega))
+        w = self.decay()
         y = bi_wkv(r.view(split), k.view(split), v.view(split), w, self.bonus)  # eq. 5
         y = self.ln_x(y.reshape(B * T, C)).view(B, T, C)
         return self.output(F.silu(g) * y)  # eq. 4
@@ -385,6 +389,5 @@ def count_macs(model: LCR) -> int:
 
     L = min(BLOCK, cfg.tokens)
     nb = math.ceil(cfg.tokens / L)
-    unseen = sum(int(float(torch.exp(-torch.exp(u.gate.omega.detach())).min()) < matmul_min_decay(L))
-                 for u in model.units)
+    unseen = sum(int(float(u.gate.decay().detach().min()) < matmul_min_decay(L)) for u in model.units)
     return flops // 2 + unseen * nb * L * L * cfg.dim

@@ -19,10 +19,10 @@ PyTorch. Two choices keep it cheap (measured: docs/wkv.md):
 * The diagonal blocks as two masked matmuls where w allows (`_diag_blocks_matmul`): for j < t,
   w^(t-1-j) = w^(t-c) * w^(c-1-j) about the block's middle c, so the lower triangle is
   (r * w^(t-c)) @ (k * w^(c-1-j))^T, the upper one likewise, and u on the diagonal. Negative
-  powers (down to w^-(L/2+1)) stay finite while w >= `matmul_min_decay(L)`; each entry is still one product
-  per channel, so the result is the 3-way product's to rounding. 7.5x faster forward + backward
-  on the CPU than the 3-way product (docs/wkv.md). Under torch.compile / export (no data-dependent
-  branch allowed) and for stronger decays the 3-way product runs.
+  powers (down to w^-(L/2+1)) stay finite while w >= `matmul_min_decay(L)`; each entry is still
+  one product per channel, so the result is the 3-way product's to rounding. 7.5x faster forward
+  + backward on the CPU than the 3-way product (docs/wkv.md). Under torch.compile / export (no
+  data-dependent branch allowed) and for stronger decays the 3-way product runs.
 
 `bi_wkv` is the public op: it dispatches CUDA tensors to our kernel (lcr_edge.model.wkv_cuda)
 and everything else to the reference; LCR_WKV_REFERENCE=1 or `with force_reference():` sends
@@ -95,7 +95,8 @@ def _diag_blocks_matmul(rb: torch.Tensor, kb: torch.Tensor, w: torch.Tensor, u: 
 
 
 def bi_wkv_reference(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tensor,
-                     u: torch.Tensor, block: int = BLOCK, matmul_blocks: bool | None = None) -> torch.Tensor:
+                     u: torch.Tensor, block: int = BLOCK,
+                     matmul_blocks: bool | None = None) -> torch.Tensor:
     """Exact Bi-WKV. r, k, v: [B, T, H, N]; w (decay in (0, 1)), u: [H, N] -> y [B, T, H, N].
 
     matmul_blocks: the diagonal blocks as matmuls (True), as the 3-way product (False), or
