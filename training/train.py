@@ -34,6 +34,7 @@ class TrainConfig:
     cell: str = "bounded"
     head: str = "max"  # max (default) | mean | cls (eq. 12 literally); docs/training.md says why
     motion: str = "diff"  # diff (default: the model sees x_t - x_{t-1}) | none (eq. 1 literally)
+    stem: str = "patch"  # patch (eq. 1) | conv (three small convolutions: docs/model.md)
     dim: int = 0  # override the variant's width (small experiments, tests); 0 = the variant's
     frames: int = 32  # F frames a clip (paper: 32)
     stride: int = 1  # frames apart in the source video (1 = every frame, as the paper)
@@ -178,7 +179,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
                                    labels=train_set.labels)
     overrides = {"dim": cfg.dim} if cfg.dim else {}
     model = create_model(cfg.variant, num_classes=len(train_set.labels), cell=cfg.cell,
-                         head=cfg.head, motion=cfg.motion, **overrides).to(device)
+                         head=cfg.head, motion=cfg.motion, stem=cfg.stem,
+                         **overrides).to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
@@ -229,7 +231,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
         with atomic_path(out / "config.toml") as tmp:
             tmp.write_text(cfg.to_toml())
         log(f"{cfg.variant} ({model.num_params() / 1e6:.2f} M params, {cfg.cell} cell, {cfg.head} head, "
-            f"motion {cfg.motion}) on {device} x {world}: {len(train_set)} train / {len(val_set)} "
+            f"motion {cfg.motion}, {cfg.stem} stem) on {device} x {world}: {len(train_set)} train / {len(val_set)} "
             f"validation clips, {len(train_set.labels)} classes, {cfg.frames} frames stride {cfg.stride} ({sampling['frame_rate']:.1f} fps)")
 
     from tqdm import tqdm

@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
         cell: str = typer.Option(None, help="bounded (default) | paper (eq. 10 literally)."),
         head: str = typer.Option(None, help="max (default) | mean | cls (eq. 12 literally)."),
         motion: str = typer.Option(None, help="diff (default: patches of x_t - x_{t-1}) | none (eq. 1)."),
+        stem: str = typer.Option(None, help="patch (default: eq. 1's 8x8 projection) | conv (ConvStem)."),
         frames: int = typer.Option(None, help="Frames per clip (default 32, the paper's)."),
         stride: int = typer.Option(None, help="Take every stride-th source frame (default 1)."),
         epochs: int = typer.Option(None, help="Epochs (default 30)."),
@@ -39,6 +40,7 @@ def register(app: typer.Typer) -> None:
         from training.train import train as run
 
         cli = dict(data=str(data) if data else None, variant=variant, cell=cell, head=head, motion=motion,
+                   stem=stem,
                    frames=frames, stride=stride, epochs=epochs, batch=batch, lr=lr, tube_mask=tube_mask,
                    device=device, precision=precision, out=str(out) if out else None, resume=resume,
                    seed=seed,

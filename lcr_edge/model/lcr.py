@@ -48,6 +48,7 @@ class LCRConfig:
     cell: str = "bounded"  # "paper" (eq. 10 literally) or "bounded" (convex forget gate)
     head: str = "mean"  # "cls" (eq. 12: H, C of the CLS token), "mean" or "max" over all tokens
     motion: str = "none"  # "none" (eq. 1: patches of x_t) or "diff" (patches of x_t - x_{t-1})
+    stem: str = "patch"  # "patch" (eq. 1: one P x P linear patch embedding) or "conv" (ConvStem)
 
     def __post_init__(self):
         if self.cell not in ("paper", "bounded"):
@@ -56,6 +57,10 @@ class LCRConfig:
             raise LCRError(f"head must be 'cls', 'mean' or 'max', got {self.head!r}")
         if self.motion not in ("none", "diff"):
             raise LCRError(f"motion must be 'none' or 'diff', got {self.motion!r}")
+        if self.stem not in ("patch", "conv"):
+            raise LCRError(f"stem must be 'patch' or 'conv', got {self.stem!r}")
+        if self.stem == "conv" and self.patch_size != 8:
+            raise LCRError(f"the conv stem downsamples by 8; patch_size must be 8, got {self.patch_size}")
         if self.dim % self.heads or self.dim % 4:
             raise LCRError(f"dim {self.dim} must divide by heads ({self.heads}) and by 4 (Q-Shift)")
         if self.image_size % self.patch_size:
@@ -201,6 +206,26 @@ class ChannelMix(nn.Module):
         return torch.sigmoid(self.receptance(mix(z, zs, self.mu_r))) * self.value(k)
 
 
+class ConvStem(nn.Module):
+    """stem="conv": three small convolutions in place of eq. 1's single 8 x 8 patch projection,
+    (B, 3, S, S) -> (B, C, S/8, S/8) like it: 3x3/2 to 16 channels, 3x3/2 to 48, then a 2x2/2
+    patchify to C, ReLU between. A linear 8 x 8 projection of a frame difference sees the hand's
+    outline in one step; the 3D CNN that learned the synthetic set quickly had a conv hierarchy
+    (docs/training.md). About 14 M multiply-accumulates at 112 x 112, twice the patch projection."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(16, 48, 3, stride=2, padding=1)
+        self.proj = nn.Conv2d(48, dim, 2, stride=2)
+        for conv in (self.conv1, self.conv2):
+            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(torch.relu(self.conv2(torch.relu(self.conv1(x)))))
+
+
 class LCRUnit(nn.Module):
     """One LCR unit (Fig. 3a): Cross RWKV gate, channel mix, edge-gated LSTM cell."""
 
@@ -235,7 +260,10 @@ class LCR(nn.Module):
         super().__init__()
         self.config = cfg
         C, P, n = cfg.dim, cfg.patch_size, cfg.grid * cfg.grid
-        self.patch_embed = nn.Conv2d(3, C, P, stride=P)  # eq. 1 (per frame: 1 x P x P)
+        if cfg.stem == "conv":
+            self.patch_embed = ConvStem(C)
+        else:
+            self.patch_embed = nn.Conv2d(3, C, P, stride=P)  # eq. 1 (per frame: 1 x P x P)
         self.pos_embed = nn.Parameter(torch.randn(1, n, C) * 0.02)
         self.cls_token = nn.Parameter(torch.randn(1, 1, C) * 0.02)
         self.edge_embed = nn.Conv2d(1, C, P, stride=P)  # eq. 9: zero-initialised ("Z")
@@ -266,7 +294,10 @@ class LCR(nn.Module):
             # patches of x_t - x_{t-1} (the conv is linear; its bias cancels): a causal 2 x P x P
             # tubelet with weights (-W, W). A frame's own pixels let LCR-S memorise each clip's
             # background; their change is where the gesture is (docs/training.md, the probe).
-            patches = patches - previous
+            # An all-zero `previous` means "no previous frame" (a fresh stream): the first frame's
+            # change is 0, not the whole frame. Real patches are never all zero (the conv's bias).
+            fresh = previous.abs().amax(dim=(1, 2), keepdim=True) == 0
+            patches = patches - torch.where(fresh, patches, previous)
         x = patches + self.pos_embed  # eq. 1
         e = self.edge_embed(edges).flatten(2).transpose(1, 2)
         if keep is not None:

@@ -20,11 +20,13 @@ def wake_edges(model, seed=0):
         model.edge_cls.copy_(torch.randn(model.edge_cls.shape, generator=g) * 0.2)
 
 
-@pytest.mark.parametrize("cell, head, motion", [("bounded", "mean", "none"), ("paper", "mean", "none"),
-                                               ("bounded", "cls", "none"), ("bounded", "max", "diff")])
-def test_step_equals_forward_over_16_frames(cell, head, motion):
+@pytest.mark.parametrize("cell, head, motion, stem", [
+    ("bounded", "mean", "none", "patch"), ("paper", "mean", "none", "patch"),
+    ("bounded", "cls", "none", "patch"), ("bounded", "max", "diff", "patch"),
+    ("bounded", "max", "diff", "conv")])
+def test_step_equals_forward_over_16_frames(cell, head, motion, stem):
     torch.manual_seed(0)
-    model = create_model("lcr-s", cell=cell, head=head, motion=motion).eval()
+    model = create_model("lcr-s", cell=cell, head=head, motion=motion, stem=stem).eval()
     wake_edges(model)
     frames, edges = clip(2, 16)
     with torch.no_grad():
@@ -93,6 +95,37 @@ def test_motion_diff_cancels_a_static_background():
             moved = tokens(frames[:, 0] + background, frames[:, 1] + background)
         gap = (plain - moved).abs().max().item()
         assert gap < 1e-4 if motion == "diff" else gap > 1e-2
+
+
+def test_motion_diff_sees_no_change_in_the_first_frame_of_a_stream():
+    """A fresh stream (all-zero previous patches) has no previous frame: the first frame's change is
+    zero, so its tokens are the position embedding alone, not the whole frame."""
+    torch.manual_seed(0)
+    frames, edges = clip(2, 2, seed=5)
+    model = create_model("lcr-s", num_classes=5, motion="diff")
+    with torch.no_grad():
+        p = model.patches(frames[:, 0])
+        first, _ = model.embed(p, edges[:, 0], previous=torch.zeros_like(p))
+        later, _ = model.embed(model.patches(frames[:, 1]), edges[:, 1], previous=p)
+    n = model.config.grid ** 2
+    torch.testing.assert_close(first[:, :n], model.pos_embed.expand(2, -1, -1))
+    assert (later[:, :n] - model.pos_embed).abs().max().item() > 1e-2
+
+
+def test_conv_stem_change_is_zero_where_the_frame_did_not_change():
+    """stem="conv": frame tokens are ConvStem(x_t) - ConvStem(x_{t-1}); pixels that did not change
+    give no change outside the receptive field of the pixels that did (token j sees pixels 8j-3..8j+7)."""
+    torch.manual_seed(0)
+    model = create_model("lcr-s", num_classes=5, motion="diff", stem="conv")
+    f0 = torch.randn(1, 3, 112, 112)
+    f1 = f0.clone()
+    f1[..., :16, :16] += 1.0  # a change in the top-left 2 x 2 patches only
+    with torch.no_grad():
+        x, _ = model.embed(model.patches(f1), torch.zeros(1, 1, 112, 112), previous=model.patches(f0))
+    change = (x[0, :196] - model.pos_embed[0]).abs().amax(-1).view(14, 14)
+    assert change[:3, :3].max().item() > 1e-3
+    assert change[4:].max().item() < 1e-5 and change[:, 4:].max().item() < 1e-5
+    assert model.patches(f0).shape == (1, 196, 192)
 
 
 @pytest.mark.parametrize("head", ["mean", "cls", "max"])
@@ -199,3 +232,7 @@ def test_unknown_variant_and_bad_config():
         LCRConfig(head="sum")
     with pytest.raises(LCRError, match="motion must be 'none' or 'diff'"):
         LCRConfig(motion="flow")
+    with pytest.raises(LCRError, match="stem must be 'patch' or 'conv'"):
+        LCRConfig(stem="resnet")
+    with pytest.raises(LCRError, match="patch_size must be 8"):
+        LCRConfig(stem="conv", patch_size=16)
