@@ -74,6 +74,7 @@ def evaluate_artifact(out: Path, test_dir: Path) -> dict:
     """Test top-1 of the exported files (FP32 PyTorch checkpoint and INT8 OpenVINO stateful)."""
     from lcr_edge.model.checkpoint import load_checkpoint
     from lcr_edge.runtime import open_backend
+    from lcr_edge.scoring import paper_scores
     from quantize.evaluate import predict_backend, summary
     from training.evaluate import predict
 
@@ -86,9 +87,9 @@ def evaluate_artifact(out: Path, test_dir: Path) -> dict:
     row = {"fp32": round(100 * m["top1_paper"], 2), "clips": m["clips"], "per_class_fp32": per}
     if "int8" in meta["files"]:
         probs, targets = predict_backend(open_backend(out, "openvino", "int8"), loader)
-        row["int8_openvino"] = summary(probs, targets)["top1"]
+        row["int8_openvino"] = summary(probs, targets, res.window)["top1"]
         row["int8_vs_fp32_clip_agreement"] = round(100 * float(
-            (probs[:, -10:].max(1).argmax(-1) == res.scores().argmax(-1)).mean()), 1)
+            (paper_scores(probs, res.window).argmax(-1) == res.scores().argmax(-1)).mean()), 1)
     return row
 
 

@@ -2,7 +2,8 @@
 the exported files themselves run through `lcr_edge.runtime` backends (what users deploy).
 
 Clip score as the paper's Jester protocol (and training.evaluate): for each class the highest
-probability over the last 10 frames; the clip's prediction is the best class by that.
+probability over the clip's last 0.83 s (10 frames at 12 fps: `lcr_edge.scoring.paper_window` of the
+rate the model was trained at); the clip's prediction is the best class by that.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import torch
 
 from lcr_edge.errors import LCRError
 from lcr_edge.preprocess import Preprocess
-
-LAST_FRAMES = 10
+from lcr_edge.scoring import paper_scores, paper_window
 
 
 class Triples:
@@ -70,21 +70,19 @@ def train_loader(data, ckpt: dict, limit: int | None = None, frames: int = 32,
     return _loader(Path(data), ckpt, "train", True, limit, frames, batch_size, workers, True)
 
 
-def top1(probs: np.ndarray, targets: np.ndarray) -> float:
-    """Paper clip score -> top-1 in percent. probs [N,F,K], targets [N]."""
-    try:  # the project's definition, when the training package is installed
-        from training.evaluate import EvalResult
-
-        return 100.0 * EvalResult([""] * probs.shape[-1], probs, targets, []).metrics()[
-            "top1_paper"]
-    except ImportError:
-        pred = probs[:, -LAST_FRAMES:].max(axis=1).argmax(-1)
-        return 100.0 * float((pred == targets).mean())
+def score_window(ckpt: dict) -> int:
+    """The paper's window in frames at the rate the checkpoint's model was trained to see."""
+    return paper_window(float((ckpt.get("sampling") or {}).get("frame_rate") or 12.0))
 
 
-def summary(probs: np.ndarray, targets: np.ndarray) -> dict:
-    return {"top1": round(top1(probs, targets), 2), "clips": int(len(targets)),
-            "frames": int(probs.shape[1]), "score": "max over the last 10 frames"}
+def top1(probs: np.ndarray, targets: np.ndarray, window: int) -> float:
+    """Paper clip score over the last `window` frames -> top-1 in percent. probs [N,F,K], targets [N]."""
+    return 100.0 * float((paper_scores(probs, window).argmax(-1) == targets).mean())
+
+
+def summary(probs: np.ndarray, targets: np.ndarray, window: int) -> dict:
+    return {"top1": round(top1(probs, targets, window), 2), "clips": int(len(targets)),
+            "frames": int(probs.shape[1]), "score": f"max over the last {window} frames"}
 
 
 @torch.no_grad()
@@ -128,7 +126,8 @@ def _cat(probs, targets):
 def evaluate_torch(model, loader) -> dict:
     from quantize.step import StepModule
 
-    return summary(*predict_step(StepModule(model), loader))
+    window = paper_window(loader.dataset.sampling.frame_rate)
+    return summary(*predict_step(StepModule(model), loader), window)
 
 
 def agreement(probs_a: np.ndarray, probs_b: np.ndarray, after: int = 10) -> float:

@@ -93,10 +93,11 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
     t0 = time.perf_counter()
     torch.manual_seed(0)
     acc, fp32_probs, targets = {}, None, None
+    window = evaluate.score_window(ckpt)
     if val is not None:
         log("FP32: validating in PyTorch ...")
         fp32_probs, targets = evaluate.predict_step(StepModule(model), val)
-        acc["fp32"] = evaluate.summary(fp32_probs, targets)
+        acc["fp32"] = evaluate.summary(fp32_probs, targets, window)
         log(f"  FP32 top-1 {acc['fp32']['top1']:.2f} % ({len(targets)} clips)")
     meta = export_fp32(model, ckpt, ckpt_path, out, "all", accuracy=acc.get("fp32"))
 
@@ -110,7 +111,7 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
             write_json(scratch / METADATA, {**meta, "files": {"int8": {
                 k: file_entry(scratch, FILES[("int8", k)]) for k in ("onnx", "openvino_stateful")}}})
             ptq_probs, _ = _openvino_probs(scratch, val)
-        acc["ptq_int8"] = evaluate.summary(ptq_probs, targets)
+        acc["ptq_int8"] = evaluate.summary(ptq_probs, targets, window)
         acc["ptq_int8"]["agreement_with_fp32"] = evaluate.agreement(ptq_probs, fp32_probs)
         log(f"  PTQ-INT8 top-1 {acc['ptq_int8']['top1']:.2f} % (OpenVINO)")
 
@@ -126,7 +127,7 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
         meta = publish(tmp, out, meta, names)
     if cfg.epochs > 0 and val is not None:
         q_probs, _ = _openvino_probs(out, val)
-        acc[name] = evaluate.summary(q_probs, targets)
+        acc[name] = evaluate.summary(q_probs, targets, window)
         acc[name]["agreement_with_fp32"] = evaluate.agreement(q_probs, fp32_probs)
         log(f"  QAT-INT8 top-1 {acc[name]['top1']:.2f} % (OpenVINO)")
     meta["accuracy"] = acc

@@ -188,7 +188,7 @@ class ClipDataset(Dataset):
     @classmethod
     def from_dir(cls, root, split: str = "train", frames: int = 32, train: bool = False,
                  preprocess: Preprocess = Preprocess(), stride: int = 1, source_fps: float | None = None,
-                 seed: int = 0, labels: list[str] | None = None) -> ClipDataset:
+                 seed: int = 0, labels: list[str] | None = None, jitter: float = 0.1) -> ClipDataset:
         root = Path(root)
         if not root.is_dir():
             raise LCRError(f"{root}: data folder not found")
@@ -204,7 +204,7 @@ class ClipDataset(Dataset):
         if not clips:
             raise LCRError(f"{root}: no clips in split {split!r}")
         fps = source_fps or (JESTER_FPS if is_jester(root) else _video_fps(clips[0].video))
-        return cls(clips, found, Sampling(frames, stride, fps), train, preprocess, seed)
+        return cls(clips, found, Sampling(frames, stride, fps), train, preprocess, seed, jitter)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch

@@ -1,7 +1,8 @@
 """Clip-level evaluation: top-1 / top-5 / per-class accuracy and a confusion matrix.
 
-Two clip scores: the paper's (for each class, the highest probability over the last 10 frames; the
-clip's prediction is the best class by that) and the last frame's.
+Two clip scores: the paper's (for each class, the highest probability over the clip's last 0.83 s,
+10 frames at Jester's 12 fps, `lcr_edge.scoring`; the clip's prediction is the best class by that)
+and the last frame's.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-PAPER_LAST_FRAMES = 10
+from lcr_edge.scoring import PAPER_LAST_FRAMES, paper_scores, paper_window
 
 
 @dataclass
@@ -21,15 +22,16 @@ class EvalResult:
     targets: np.ndarray  # (N,)
     keys: list[str]
     skipped: int = 0
+    window: int = PAPER_LAST_FRAMES  # frames in the paper's score window (`paper_window`)
 
     def scores(self, how: str = "paper") -> np.ndarray:
-        """(N, K) clip scores: 'paper' = max over the last 10 frames, 'last' = the last frame."""
+        """(N, K) clip scores: 'paper' = max over the last `window` frames, 'last' = the last frame."""
         if how == "last":
             return self.probs[:, -1]
-        return self.probs[:, -PAPER_LAST_FRAMES:].max(axis=1)
+        return paper_scores(self.probs, self.window)
 
     def metrics(self) -> dict:
-        out = {"clips": int(len(self.targets)), "skipped": self.skipped}
+        out = {"clips": int(len(self.targets)), "skipped": self.skipped, "paper_window": self.window}
         if not len(self.targets):
             return out
         for how in ("paper", "last"):
@@ -58,6 +60,7 @@ def predict(model, loader, device="cpu", autocast_dtype=None, progress=None) -> 
     model.eval()
     probs, targets, keys, skipped = [], [], [], 0
     labels = loader.dataset.labels
+    window = paper_window(loader.dataset.sampling.frame_rate)
     for batch in loader:
         skipped += len(batch.skipped)
         if not len(batch.labels):
@@ -71,8 +74,9 @@ def predict(model, loader, device="cpu", autocast_dtype=None, progress=None) -> 
         if progress is not None:
             progress.update(len(batch.labels))
     if not probs:
-        return EvalResult(labels, np.zeros((0, 1, len(labels))), np.zeros(0, np.int64), [], skipped)
-    return EvalResult(labels, np.concatenate(probs), np.concatenate(targets), keys, skipped)
+        return EvalResult(labels, np.zeros((0, 1, len(labels))), np.zeros(0, np.int64), [], skipped,
+                          window)
+    return EvalResult(labels, np.concatenate(probs), np.concatenate(targets), keys, skipped, window)
 
 
 def plot_confusion(cm: np.ndarray, labels: list[str], path, title: str = "") -> None:

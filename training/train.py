@@ -34,7 +34,7 @@ class TrainConfig:
     cell: str = "bounded"
     head: str = "max"  # max (default) | mean | cls (eq. 12 literally); docs/training.md says why
     motion: str = "diff"  # diff (default: the model sees x_t - x_{t-1}) | none (eq. 1 literally)
-    stem: str = "patch"  # patch (eq. 1) | conv (three small convolutions: docs/model.md)
+    stem: str = "conv"  # conv (default: three small convolutions, docs/model.md) | patch (eq. 1)
     dim: int = 0  # override the variant's width (small experiments, tests); 0 = the variant's
     frames: int = 32  # F frames a clip (paper: 32)
     stride: int = 1  # frames apart in the source video (1 = every frame, as the paper)
@@ -45,6 +45,7 @@ class TrainConfig:
     warmup: float = 1.0  # epochs of linear warm-up before the cosine
     label_smoothing: float = 0.1
     tube_mask: float = 0.0  # fraction of patches masked per clip (training only)
+    jitter: float = 0.1  # random crop keeping 1 - jitter .. 1 of each side (training only)
     grad_clip: float = 1.0
     loss_frames: int = 0  # the loss averages the last N frames' logits; 0 = frames // 2
     precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16
@@ -86,6 +87,8 @@ class TrainConfig:
                 raise LCRError(f"{name} must be >= 1, got {getattr(cfg, name)}")
         if cfg.precision not in ("auto", "fp32", "bf16"):
             raise LCRError(f"precision must be auto, fp32 or bf16, got {cfg.precision!r}")
+        if not 0.0 <= cfg.jitter < 1.0:
+            raise LCRError(f"jitter must be in [0, 1), got {cfg.jitter}")
         if not 0.0 <= cfg.tube_mask < 1.0:
             raise LCRError(f"tube_mask must be in [0, 1), got {cfg.tube_mask}")
         return cfg
@@ -174,7 +177,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
     out = Path(cfg.out)
     torch.manual_seed(cfg.seed)
     train_set = ClipDataset.from_dir(cfg.data, "train", cfg.frames, train=True, stride=cfg.stride,
-                                     seed=cfg.seed)
+                                     seed=cfg.seed, jitter=cfg.jitter)
     val_set = ClipDataset.from_dir(cfg.data, "validation", cfg.frames, train=False, stride=cfg.stride,
                                    labels=train_set.labels)
     overrides = {"dim": cfg.dim} if cfg.dim else {}

@@ -16,13 +16,14 @@ def register(app: typer.Typer) -> None:
         cell: str = typer.Option(None, help="bounded (default) | paper (eq. 10 literally)."),
         head: str = typer.Option(None, help="max (default) | mean | cls (eq. 12 literally)."),
         motion: str = typer.Option(None, help="diff (default: patches of x_t - x_{t-1}) | none (eq. 1)."),
-        stem: str = typer.Option(None, help="patch (default: eq. 1's 8x8 projection) | conv (ConvStem)."),
+        stem: str = typer.Option(None, help="conv (default: ConvStem) | patch (eq. 1's 8x8 projection)."),
         frames: int = typer.Option(None, help="Frames per clip (default 32, the paper's)."),
         stride: int = typer.Option(None, help="Take every stride-th source frame (default 1)."),
         epochs: int = typer.Option(None, help="Epochs (default 30)."),
         batch: int = typer.Option(None, help="Clips per step per process (default 8)."),
         lr: float = typer.Option(None, help="Peak learning rate (default 2e-3)."),
         tube_mask: float = typer.Option(None, "--tube-mask", help="Masked patch fraction (default 0)."),
+        jitter: float = typer.Option(None, help="Random crop keeps 1-jitter..1 of each side (default 0.1)."),
         device: str = typer.Option(None, help="auto | cpu | cuda (default auto)."),
         precision: str = typer.Option(None, help="auto (bf16 on CUDA) | fp32 | bf16 (autocast)."),
         out: Path = typer.Option(None, "--out", help="Run folder (default runs/train)."),
@@ -42,6 +43,7 @@ def register(app: typer.Typer) -> None:
         cli = dict(data=str(data) if data else None, variant=variant, cell=cell, head=head, motion=motion,
                    stem=stem,
                    frames=frames, stride=stride, epochs=epochs, batch=batch, lr=lr, tube_mask=tube_mask,
+                   jitter=jitter,
                    device=device, precision=precision, out=str(out) if out else None, resume=resume,
                    seed=seed,
                    workers=workers, threads=threads, max_minutes=max_minutes,
@@ -104,7 +106,7 @@ def register(app: typer.Typer) -> None:
             return
         typer.echo(f"{m['clips']} clips ({m['skipped']} unreadable, skipped)")
         typer.echo(f"top-1 {100 * m['top1_paper']:.2f} %  top-5 {100 * m['top5_paper']:.2f} %  "
-                   f"(paper score: best of the last 10 frames)")
+                   f"(paper score: best of the last {m['paper_window']} frames, the clip's last 0.83 s)")
         typer.echo(f"top-1 {100 * m['top1_last']:.2f} %  top-5 {100 * m['top5_last']:.2f} %  (last frame)")
         for name, acc in m["per_class"].items():
             typer.echo(f"  {name:<32} {100 * acc:6.1f} %")
