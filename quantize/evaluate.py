@@ -15,7 +15,7 @@ import torch
 
 from lcr_edge.errors import LCRError
 from lcr_edge.preprocess import Preprocess
-from lcr_edge.scoring import paper_scores, paper_window
+from lcr_edge.scoring import PAPER_FPS, paper_scores, paper_window
 
 
 class Triples:
@@ -72,7 +72,7 @@ def train_loader(data, ckpt: dict, limit: int | None = None, frames: int = 32,
 
 def score_window(ckpt: dict) -> int:
     """The paper's window in frames at the rate the checkpoint's model was trained to see."""
-    return paper_window(float((ckpt.get("sampling") or {}).get("frame_rate") or 12.0))
+    return paper_window(float((ckpt.get("sampling") or {}).get("frame_rate") or PAPER_FPS))
 
 
 def top1(probs: np.ndarray, targets: np.ndarray, window: int) -> float:

@@ -234,8 +234,9 @@ def train(cfg: TrainConfig, log=print) -> dict:
         with atomic_path(out / "config.toml") as tmp:
             tmp.write_text(cfg.to_toml())
         log(f"{cfg.variant} ({model.num_params() / 1e6:.2f} M params, {cfg.cell} cell, {cfg.head} head, "
-            f"motion {cfg.motion}, {cfg.stem} stem) on {device} x {world}: {len(train_set)} train / {len(val_set)} "
-            f"validation clips, {len(train_set.labels)} classes, {cfg.frames} frames stride {cfg.stride} ({sampling['frame_rate']:.1f} fps)")
+            f"motion {cfg.motion}, {cfg.stem} stem) on {device} x {world}: {len(train_set)} train / "
+            f"{len(val_set)} validation clips, {len(train_set.labels)} classes, {cfg.frames} frames "
+            f"stride {cfg.stride} ({sampling['frame_rate']:.1f} fps)")
 
     from tqdm import tqdm
 
