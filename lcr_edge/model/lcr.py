@@ -32,7 +32,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from lcr_edge.errors import LCRError
-from lcr_edge.model.wkv import bi_wkv
+from lcr_edge.model.wkv import BLOCK, bi_wkv, matmul_min_decay
 
 
 @dataclass
@@ -160,9 +160,14 @@ class CrossRWKV(nn.Module):
         self.omega = nn.Parameter(ramp.repeat(H, 1) + 0.1 * layer)
         self.bonus = nn.Parameter(torch.full((H, C // H), 0.5))
 
+    # The strongest decay we allow, w >= 4.6e-4 (omega <= 2.04): a channel that forgets faster
+    # than that mixes in its neighbours' w^1 <= 4.6e-4 only. It keeps Bi-WKV's diagonal blocks in
+    # their matmul form always, so torch.compile and ONNX export take it too (lcr_edge.model.wkv).
+    OMEGA_MAX = math.log(-math.log(matmul_min_decay(BLOCK)))
+
     def decay(self) -> torch.Tensor:
-        """The per-channel decay w = exp(-exp(omega)) in (0, 1), [heads, head size]."""
-        return torch.exp(-torch.exp(self.omega))
+        """The per-channel decay w = exp(-exp(omega)) in [4.6e-4, 1), [heads, head size]."""
+        return torch.exp(-torch.exp(self.omega.clamp(max=self.OMEGA_MAX)))
 
     def forward(self, x, h_prev, e):
         """x: LN'd unit input, h_prev: H_{t-1}, e: edge tokens E_t; all (B, T, C) -> a_t.
@@ -182,7 +187,7 @@ class CrossRWKV(nn.Module):
         B, T, C = r.shape
         split = (B, T, self.heads, C // self.heads)
         w = self.decay()
-        y = bi_wkv(r.view(split), k.view(split), v.view(split), w, self.bonus)  # eq. 5
+        y = bi_wkv(r.view(split), k.view(split), v.view(split), w, self.bonus, matmul_blocks=True)  # eq. 5
         y = self.ln_x(y.reshape(B * T, C)).view(B, T, C)
         return self.output(F.silu(g) * y)  # eq. 4
 
@@ -412,13 +417,4 @@ def count_macs(model: LCR) -> int:
     frame, edge = torch.zeros(1, 3, S, S), torch.zeros(1, 1, S, S)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         model.step(frame, edge, model.initial_state(1))
-    flops = counter.get_total_flops()
-    # Bi-WKV's diagonal blocks: the counter sees the matmul form, but not the 3-way product (an
-    # elementwise multiply + sum) used for decays too strong for it: add that (H*nb*L*L*N a unit)
-    cfg = model.config
-    from lcr_edge.model.wkv import BLOCK, matmul_min_decay
-
-    L = min(BLOCK, cfg.tokens)
-    nb = math.ceil(cfg.tokens / L)
-    unseen = sum(int(float(u.gate.decay().detach().min()) < matmul_min_decay(L)) for u in model.units)
-    return flops // 2 + unseen * nb * L * L * cfg.dim
+    return counter.get_total_flops() // 2  # Bi-WKV runs in its matmul form (CrossRWKV.decay)

@@ -91,7 +91,11 @@ def _diag_blocks_matmul(rb: torch.Tensor, kb: torch.Tensor, w: torch.Tensor, u: 
     lower = (rb * powers(pos - c)) @ (kb * powers(c - 1 - pos)).transpose(-1, -2)
     upper = (rb * powers(c - pos)) @ (kb * powers(pos - 1 - c)).transpose(-1, -2)
     on_diag = (rb * kb * u[:, None, None, :]).sum(-1)
-    return torch.tril(lower, -1) + torch.triu(upper, 1) + torch.diag_embed(on_diag)
+    # Each product keeps only its own triangle: the other one holds negative powers of w, which
+    # may overflow to inf, so select (where), never multiply by a 0/1 mask (inf * 0 = nan). The
+    # masks are constants, not tril/triu/diag_embed: they fold away in ONNX and OpenVINO.
+    lag = pos[:, None] - pos[None, :]
+    return torch.where(lag > 0, lower, torch.where(lag < 0, upper, on_diag[..., None]))
 
 
 def bi_wkv_reference(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tensor,
@@ -180,12 +184,15 @@ def use_reference() -> bool:
 
 
 def bi_wkv(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tensor,
-           u: torch.Tensor) -> torch.Tensor:
-    """Public Bi-WKV op (see module docstring): CUDA kernel for CUDA tensors, else the reference."""
+           u: torch.Tensor, matmul_blocks: bool | None = None) -> torch.Tensor:
+    """Public Bi-WKV op (see module docstring): CUDA kernel for CUDA tensors, else the reference.
+
+    matmul_blocks goes to the reference: a caller that guarantees w >= `matmul_min_decay()` (the
+    LCR model clamps its decays) passes True, so torch.compile and ONNX export get the fast form."""
     if r.is_cuda and not use_reference() and not torch.jit.is_tracing() \
             and not torch.onnx.is_in_onnx_export():
         from lcr_edge.model import wkv_cuda  # built on first use
 
         if wkv_cuda.supports(r) and wkv_cuda.available():
             return wkv_cuda.bi_wkv_cuda(r, k, v, w, u)
-    return bi_wkv_reference(r, k, v, w, u)
+    return bi_wkv_reference(r, k, v, w, u, matmul_blocks=matmul_blocks)

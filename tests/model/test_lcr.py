@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 
@@ -89,7 +91,7 @@ def test_motion_diff_cancels_a_static_background():
     for motion in ("diff", "none"):
         model = create_model("lcr-s", num_classes=5, motion=motion)
         with torch.no_grad():
-            def tokens(f0, f1):
+            def tokens(f0, f1, model=model):
                 return model.embed(model.patches(f1), edges[:, 1], previous=model.patches(f0))[0]
             plain = tokens(frames[:, 0], frames[:, 1])
             moved = tokens(frames[:, 0] + background, frames[:, 1] + background)
@@ -236,3 +238,52 @@ def test_unknown_variant_and_bad_config():
         LCRConfig(stem="resnet")
     with pytest.raises(LCRError, match="patch_size must be 8"):
         LCRConfig(stem="conv", patch_size=16)
+
+
+def test_decay_is_floored_where_the_matmul_form_of_bi_wkv_stays_exact():
+    """CrossRWKV clamps omega so w >= matmul_min_decay: the model may always call Bi-WKV's matmul
+    form (what compile and ONNX export run), and a channel pushed past the floor still gives finite
+    outputs equal to the 3-way product's."""
+    from lcr_edge.model import wkv
+    from lcr_edge.model.wkv import bi_wkv_reference, matmul_min_decay
+
+    torch.manual_seed(0)
+    model = create_model("lcr-s", num_classes=5, dim=32).eval()
+    wake_edges(model)
+    gate = model.units[0].gate
+    with torch.no_grad():
+        gate.omega[:, ::3] = 8.0  # w = exp(-e^8): far stronger than the floor
+    w = gate.decay()
+    assert w.min().item() == pytest.approx(matmul_min_decay(wkv.BLOCK), rel=1e-4)
+    frames, edges = clip(2, 3)
+    with torch.no_grad():
+        fast = model(frames, edges)
+        import lcr_edge.model.lcr as lcr
+
+        original = lcr.bi_wkv
+        lcr.bi_wkv = lambda *a, matmul_blocks=None: bi_wkv_reference(*a, matmul_blocks=False)
+        try:
+            slow = model(frames, edges)
+        finally:
+            lcr.bi_wkv = original
+    assert torch.isfinite(fast).all()
+    torch.testing.assert_close(fast, slow, rtol=1e-4, atol=1e-5)
+
+
+def test_compiled_unit_step_matches_eager_values_and_gradients():
+    """What `lcr-edge train` compiles on the CPU (each unit's `recur`) computes what eager does."""
+    torch.manual_seed(0)
+    eager = create_model("lcr-s", num_classes=5, dim=32, motion="diff", stem="conv", head="max")
+    wake_edges(eager)
+    compiled = copy.deepcopy(eager)
+    for unit in compiled.units:
+        unit.recur = torch.compile(unit.recur, dynamic=False)
+    frames, edges = clip(2, 3)
+    labels = torch.tensor([1, 3])
+    grads = []
+    for m in (eager, compiled):
+        loss = torch.nn.functional.cross_entropy(m(frames, edges)[:, -1], labels)
+        loss.backward()
+        grads.append({n: p.grad for n, p in m.named_parameters()})
+    for n in grads[0]:
+        torch.testing.assert_close(grads[1][n], grads[0][n], rtol=1e-3, atol=1e-6, msg=n)

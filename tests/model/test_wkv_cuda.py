@@ -14,13 +14,14 @@ import torch
 from lcr_edge.model import wkv_cuda
 from lcr_edge.model.wkv import bi_wkv, force_reference, use_reference
 from lcr_edge.model.wkv import bi_wkv_reference as _reference
+from lcr_edge.model.wkv_emulate import bi_wkv_emulated
 
 
 def bi_wkv_reference(*args):
     """The reference in the kernel's own form (the 3-way product in the diagonal blocks): the
     matmul form differs from it by rounding, which is all a zero gradient (dw at T = 2) is made of."""
     return _reference(*args, matmul_blocks=False)
-from lcr_edge.model.wkv_emulate import bi_wkv_emulated
+
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 NAMES = ("y", "dr", "dk", "dv", "dw", "du")
@@ -291,8 +292,9 @@ def assert_training_step_paths_agree(variant, device):
 def test_lcr_training_step_with_emulated_kernel_equals_the_reference_step(monkeypatch):
     import lcr_edge.model.lcr as lcr
 
-    def bi_wkv_cpu(*args):  # what bi_wkv does on CUDA, with the emulation for the kernel
-        return bi_wkv_reference(*args) if use_reference() else bi_wkv_emulated(*args)
+    def bi_wkv_cpu(*args, matmul_blocks=None):  # what bi_wkv does on CUDA, the kernel emulated
+        return _reference(*args, matmul_blocks=matmul_blocks) if use_reference() \
+            else bi_wkv_emulated(*args)
 
     monkeypatch.setattr(lcr, "bi_wkv", bi_wkv_cpu)
     assert_training_step_paths_agree("lcr-s", "cpu")

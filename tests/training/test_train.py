@@ -15,7 +15,9 @@ from lcr_edge.errors import LCRError
 from lcr_edge.model.checkpoint import load_checkpoint, read_checkpoint
 from training.train import TrainConfig, train
 
-TINY = dict(variant="lcr-s", dim=32, frames=3, stride=2, batch=3, workers=0, lr=3e-3, warmup=0.5)
+# compile off: torch.compile costs ~40 s a process; test_compiled_units_train_like_eager covers it
+TINY = dict(variant="lcr-s", dim=32, frames=3, stride=2, batch=3, workers=0, lr=3e-3, warmup=0.5,
+            compile="off")
 
 
 def tiny(jester, out, **kw):
@@ -57,7 +59,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_end(jester, tmp_path):
               "--checkpoint-minutes", "0"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
     cfg = tmp_path / "tiny.toml"
-    cfg.write_text("dim = 32\nlr = 0.003\n")
+    cfg.write_text('dim = 32\nlr = 0.003\ncompile = "off"\n')
     cmd = [sys.executable, "-m", "lcr_edge", "train", *common, "--config", str(cfg)]
     whole = subprocess.run(cmd + ["--out", str(tmp_path / "whole")], env=env, capture_output=True,
                            text=True, timeout=600)
@@ -93,7 +95,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_end(jester, tmp_path):
 def test_ddp_with_two_gloo_processes(jester, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]), "OMP_NUM_THREADS": "1"}
     cfg = tmp_path / "tiny.toml"
-    cfg.write_text("dim = 32\n")
+    cfg.write_text('dim = 32\ncompile = "off"\n')
     res = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
          "-m", "lcr_edge", "train", "--data", str(jester), "--frames", "2", "--batch", "2",
@@ -104,6 +106,17 @@ def test_ddp_with_two_gloo_processes(jester, tmp_path):
     ckpt = read_checkpoint(tmp_path / "ddp" / "last.pt")
     # both ranks' clips are counted: 9 training clips over 2 ranks, batches of 2 -> 3 steps each
     assert ckpt["step"] == 3 and ckpt["history"][0]["epoch"] == 1
+
+
+def test_compiled_units_train_like_eager(jester, tmp_path):
+    """compile="auto" (on, on the CPU) runs each unit's step through torch.compile: the same
+    training and validation losses as eager (tests/model/test_lcr.py holds the gradients equal)."""
+    logs = []
+    eager = train(tiny(jester, tmp_path / "eager", epochs=1), log=lambda s: None)
+    compiled = train(tiny(jester, tmp_path / "compiled", epochs=1, compile="auto"), log=logs.append)
+    assert "compiled" in logs[0]
+    assert compiled["train_loss"] == pytest.approx(eager["train_loss"], rel=1e-3)
+    assert compiled["val_loss"] == pytest.approx(eager["val_loss"], rel=1e-2)
 
 
 def test_eval_prints_accuracy_per_class_and_writes_a_confusion_matrix(jester, tmp_path):
@@ -124,6 +137,7 @@ def test_eval_prints_accuracy_per_class_and_writes_a_confusion_matrix(jester, tm
     ("epoch = 3", r"unknown key\(s\) \['epoch'\]"),
     ("frames = 0", "frames must be >= 1"),
     ("precision = 'fp8'", "precision must be"),
+    ("compile = 'yes'", "compile must be auto, on or off"),
 ])
 def test_bad_config_files(tmp_path, jester, toml, match):
     f = tmp_path / "c.toml"
