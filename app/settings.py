@@ -25,7 +25,7 @@ from lcr_edge.engine import BACKENDS
 from lcr_edge.sources import list_cameras
 
 DEFAULTS = {
-    "source": "0",
+    "source": "",  # "": the first camera, else the bundled demo clip
     "model": "",
     "backend": "openvino",
     "profile": "media",
@@ -83,6 +83,7 @@ class SettingsDialog(QDialog):
         for idx, name in list_cameras():
             self.source.addItem(f"{idx}  ({name})", str(idx))
         self.source.setEditText(str(values["source"]))
+        self.source.lineEdit().setPlaceholderText("automatic: the first camera, else the demo clip")
         form.addRow("Source", self._with_browse(self.source, self._pick_video))
 
         self.model = QLineEdit(values["model"], self)

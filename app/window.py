@@ -29,7 +29,7 @@ from app.settings import AppSettings, SettingsDialog
 from app.widgets import Gallery, ProbabilityBars, VideoView
 from app.worker import WorkerHost
 from lcr_edge.actions import ActionRunner, Profile, load_profile, parse_keys, run_shell
-from lcr_edge.engine import load_recognizer
+from lcr_edge.engine import DEMO_PLAYLIST, default_model_dir, default_source, load_recognizer
 from lcr_edge.errors import LCRError
 from lcr_edge.labels import JESTER_LABELS
 from lcr_edge.sources import LatestFrameReader, open_source
@@ -79,13 +79,16 @@ class MainWindow(QMainWindow):
 
         self.load_profile(self.values["profile"])
         self.open_source(self.values["source"])
-        if self.values["model"]:
-            self.host.load_model.emit(self.values["model"])
+        model_dir = self.values["model"] or default_model_dir()  # the bundled one unless chosen
+        if model_dir:
+            self.host.load_model.emit(str(model_dir))
         else:
             self._set_error("model", "no model loaded: choose an exported model folder in "
                                      "Settings (Ctrl+,)")
-        if playlist or self.values["playlist"]:
-            self.player.set_playlist(playlist or self.values["playlist"])
+        playlist = playlist or self.values["playlist"] or (
+            [DEMO_PLAYLIST] if DEMO_PLAYLIST.is_dir() else None)
+        if playlist:
+            self.player.set_playlist(playlist)
         self.ui_timer = QTimer(self)
         self.ui_timer.setInterval(UI_MS)
         self.ui_timer.timeout.connect(self._draw)
@@ -97,6 +100,10 @@ class MainWindow(QMainWindow):
         self.view.mirror = self.values["mirror"]
         self.hud = QLabel(self)
         self.hud.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice = QLabel(self)  # e.g. "no camera found: playing the bundled demo clip"
+        self.notice.setStyleSheet("color: #b35c00; font-weight: bold")
+        self.statusBar().addPermanentWidget(self.notice)
+        self.notice.hide()
         self.bars = ProbabilityBars(self)
         left = QWidget(self)
         lay = QVBoxLayout(left)
@@ -168,12 +175,33 @@ class MainWindow(QMainWindow):
         add(m, "teach", "Teach a gesture…", "Ctrl+T", self.teach)
 
     # ------------------------------------------------------------ sources, model, profile
+    def automatic_source(self) -> str:
+        """No source chosen yet: the first camera, else the bundled demo clip, said in the
+        status bar for as long as it plays (and in the log)."""
+        try:
+            spec, notice = default_source()
+        except LCRError as exc:
+            self._set_error("source", str(exc))
+            return ""
+        if notice:
+            self.notice.setText(f"Demo: {notice}")
+            self.notice.show()
+            self._log(notice)
+        return spec
+
     def open_source(self, spec: str) -> None:
-        """Start capturing from `spec` (camera index, video, folder); errors go to the window."""
+        """Start capturing from `spec` (camera index, video, folder; "" = automatic); errors go
+        to the window."""
         if self.reader is not None:
             self.reader.stop(timeout=0)  # never wait on the GUI thread
             self.reader = None
         self.values["source"] = str(spec)
+        self.notice.hide()
+        if not spec:
+            spec = self.automatic_source()
+            if not spec:
+                self.host.set_reader.emit(None)
+                return
         try:
             src = open_source(spec)
         except LCRError as exc:

@@ -88,14 +88,36 @@ class Engine:
             edges=edge_map(image) if want_edges else None)
 
 
+ASSETS = Path(__file__).resolve().parent / "assets"
+BUNDLED_MODEL = ASSETS / "model"  # LCR-S, QAT-INT8, trained on synthetic gestures (docs/bundled.md)
+DEMO_CLIP = ASSETS / "demo" / "gestures.mp4"  # six synthetic gestures in a row, 20 s
+DEMO_PLAYLIST = ASSETS / "demo" / "playlist"
+
+
 def default_model_dir() -> Path | None:
-    """$LCR_EDGE_MODEL, else none (the app then asks for one)."""
+    """$LCR_EDGE_MODEL, else the bundled model (None only in an install without it)."""
     env = os.environ.get("LCR_EDGE_MODEL")
-    return Path(env) if env else None
+    if env:
+        return Path(env)
+    return BUNDLED_MODEL if (BUNDLED_MODEL / "model.json").is_file() else None
+
+
+def default_source() -> tuple[str, str | None]:
+    """(source, notice): the first camera, else the bundled demo clip and a line saying so."""
+    from lcr_edge.sources import list_cameras
+
+    cams = list_cameras()
+    if cams:
+        return str(cams[0][0]), None
+    if not DEMO_CLIP.is_file():
+        raise LCRError("no camera found and no bundled demo clip in this install: "
+                       "pass --source (a video file or a folder of frames)")
+    return str(DEMO_CLIP), (f"no camera found: playing the bundled demo clip ({DEMO_CLIP.name}, "
+                            "six synthetic gestures); --source picks another")
 
 
 def load_recognizer(model_dir: str | Path | None, backend: str = "openvino",
-                    threads: int | None = None):
+                    threads: int | None = None, horizon: int | None = None):
     """Open an exported model folder with `lcr_edge.runtime.Recognizer`."""
     model_dir = model_dir or default_model_dir()
     if model_dir is None:
@@ -111,4 +133,4 @@ def load_recognizer(model_dir: str | Path | None, backend: str = "openvino",
         if getattr(exc, "name", "") in ("onnxruntime", "openvino", "torch"):
             raise
         raise LCRError(f"this install has no lcr_edge.runtime ({exc})") from None
-    return Recognizer.open(model_dir, backend=backend, threads=threads)
+    return Recognizer.open(model_dir, backend=backend, threads=threads, horizon=horizon)

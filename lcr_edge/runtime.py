@@ -177,10 +177,21 @@ def open_backend(folder, backend: str, precision: str, threads=None, verify=True
 
 
 class Recognizer:
-    """Streaming gesture recognizer over one exported model; see the module docstring."""
+    """Streaming gesture recognizer over one exported model; see the module docstring.
 
-    def __init__(self, backend, metadata: dict, precision: str):
+    horizon: 0 carries one state for ever. H > 0 runs two lanes of the model (two states, twice
+    the inference) restarted every H frames, half a period apart, and answers from the lane with
+    the longer history: every answer then comes from a fresh state that has seen the last H/2+1
+    to H frames, which is what a model trained on H-frame clips knows (run on and on, its state
+    drifts into inputs it never saw in training; docs/bundled.md measures it)."""
+
+    def __init__(self, backend, metadata: dict, precision: str, horizon: int = 0, second=None):
+        if horizon and (horizon < 2 or second is None):
+            raise LCRError(f"horizon must be 0 or >= 2 with a second lane, got {horizon}")
         self._backend = backend
+        self._lanes = [backend] if not horizon else [backend, second]
+        self.horizon = int(horizon)
+        self._n = 0  # frames since reset
         self.metadata = metadata
         self.precision = precision
         self.backend = backend.name
@@ -191,9 +202,11 @@ class Recognizer:
 
     @classmethod
     def open(cls, artifact_dir, backend: str = "openvino", threads: int | None = None,
-             precision: str | None = None, verify: bool = True) -> Recognizer:
+             precision: str | None = None, verify: bool = True,
+             horizon: int | None = None) -> Recognizer:
         """Open an exported folder. precision None: INT8 where the backend has it, else FP32.
-        For backend="torch", artifact_dir may also be a checkpoint (.pt) file."""
+        For backend="torch", artifact_dir may also be a checkpoint (.pt) file. horizon None: the
+        clip length the model was trained on (model.json `sampling.frames`), else 0."""
         path = Path(artifact_dir)
         if backend == "torch" and path.is_file():
             return cls._from_checkpoint(path, threads)
@@ -206,7 +219,11 @@ class Recognizer:
             kind = {"openvino": "openvino_stateful", "onnxruntime": "onnx"}.get(backend)
             have = [p for p in artifact.precisions(meta) if kind in meta["files"].get(p, {})]
             precision = have[0] if have else "fp32"
-        return cls(open_backend(path, backend, precision, threads, verify), meta, precision)
+        if horizon is None:
+            horizon = int((meta.get("sampling") or {}).get("frames") or 0)
+        first = open_backend(path, backend, precision, threads, verify)
+        second = open_backend(path, backend, precision, threads, False) if horizon else None
+        return cls(first, meta, precision, horizon, second)
 
     @classmethod
     def _from_checkpoint(cls, path: Path, threads):
@@ -221,7 +238,9 @@ class Recognizer:
 
     def reset(self) -> None:
         """Start a new stream: the recurrent state back to zeros."""
-        self._backend.reset()
+        for lane in self._lanes:
+            lane.reset()
+        self._n = 0
 
     def prepare(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """BGR uint8 HxWx3 -> (frame [1,3,S,S], edge [1,1,S,S]) float32, timing both stages
@@ -237,9 +256,22 @@ class Recognizer:
     def step_prepared(self, frame: np.ndarray, edge: np.ndarray) -> np.ndarray:
         """Model inputs already made (frame [1,3,S,S], edge [1,1,S,S]) -> probabilities [K]."""
         t0 = time.perf_counter()
-        logits = self._backend.infer(frame, edge)
+        if not self.horizon:
+            logits = self._backend.infer(frame, edge)
+        else:  # lane 0 restarts at frames H, 2H, ...; lane 1 at H/2, 3H/2, ... (class doc)
+            n, H, half = self._n, self.horizon, self.horizon // 2
+            if n and n % H == 0:
+                self._lanes[0].reset()
+            if n >= half and (n - half) % H == 0:
+                self._lanes[1].reset()
+            logits = self._lanes[0].infer(frame, edge)
+            if n >= half:
+                other = self._lanes[1].infer(frame, edge)
+                if (n - half) % H > n % H:  # lane 1 has the longer history
+                    logits = other
+        self._n += 1
         self.timings["inference"] = (time.perf_counter() - t0) * 1e3
-        return softmax(logits.astype(np.float32))
+        return softmax(np.asarray(logits, np.float32))
 
     def logits_prepared(self, frame: np.ndarray, edge: np.ndarray) -> np.ndarray:
         """Like `step_prepared` but the raw logits [K] (parity checks)."""

@@ -159,17 +159,22 @@ class FrameFolderSource(FrameSource):
 
 
 def open_source(spec: str | int | Path, folder_fps: float = 12.0) -> FrameSource:
-    """"0" -> camera 0; a file -> video; a folder -> frames. Not opened yet (call .open())."""
+    """"0" -> camera 0; a file -> video; a folder -> frames; "demo" -> the bundled demo clip.
+    Not opened yet (call .open())."""
     s = str(spec).strip()
     if s.isdigit():
         return CameraSource(int(s))
+    if s == "demo" and not Path(s).exists():
+        from lcr_edge.engine import DEMO_CLIP
+
+        s = str(DEMO_CLIP)
     p = Path(s).expanduser()
     if p.is_dir():
         return FrameFolderSource(p, folder_fps)
     if p.is_file():
         return VideoFileSource(p)
     raise LCRError(f"{s}: no such file or folder (a source is a camera index such as 0, a video "
-                   "file or a folder of frames)")
+                   "file, a folder of frames, or demo)")
 
 
 def list_cameras(max_probe: int = 6) -> list[tuple[int, str]]:

@@ -155,6 +155,7 @@ def base_metadata(model: LCR, ckpt: dict, ckpt_path: Path, frame_rate: float | N
         "labels": list(ckpt["labels"]), "num_classes": cfg.num_classes,
         **pre.to_dict(),  # input_size, mean, std, colour_order, edges: Preprocess.from_dict(meta)
         "frame_rate": float(fps or JESTER_FPS),
+        "sampling": dict(ckpt.get("sampling") or {}),  # frames, stride as trained (clip eval)
         "inputs": {"frame": [1, 3, S, S], "edge": [1, 1, S, S]},
         "outputs": {LOGITS: [1, cfg.num_classes]},
         "state": [{"input": STATE_IN, "output": STATE_OUT, "variable": STATE_VARIABLE,

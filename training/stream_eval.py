@@ -40,12 +40,13 @@ def edit_distance(a: list[str], b: list[str]) -> int:
 class StreamModel:
     """Per-frame probabilities from a checkpoint (torch) or an exported folder (Recognizer)."""
 
-    def __init__(self, path: str | Path, backend: str = "openvino"):
+    def __init__(self, path: str | Path, backend: str = "openvino", horizon: int | None = None):
         path = Path(path)
         if path.is_dir():
             from lcr_edge.engine import load_recognizer
 
-            self._rec = load_recognizer(path, backend)
+            self._rec = load_recognizer(path, backend, horizon=horizon)
+            self.horizon = self._rec.horizon
             self.labels, self.frame_rate = list(self._rec.labels), float(self._rec.frame_rate)
             self._step, self.reset = self._rec.step, self._rec.reset
         else:
@@ -57,6 +58,7 @@ class StreamModel:
             model, ckpt = load_checkpoint(path)
             pre = Preprocess.from_dict(ckpt["preprocess"])
             self.labels = list(ckpt["labels"])
+            self.horizon = 0  # a checkpoint runs one state for ever
             self.frame_rate = float(ckpt.get("sampling", {}).get("frame_rate", SOURCE_FPS))
             state = {"s": model.initial_state(1)}
 
@@ -113,10 +115,11 @@ def score_stream(truth_events, fired, frame_index, n_frames: int, tolerance_s: f
 
 def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures: int = 10,
                      seed: int = 1000, style: str | None = None, backend: str = "openvino",
-                     idle_frames=(10, 24), other_fraction: float = 0.2, progress=None) -> dict:
+                     idle_frames=(10, 24), other_fraction: float = 0.2, progress=None,
+                     horizon: int | None = None) -> dict:
     from training.synth import render_stream
 
-    model = StreamModel(model_path, backend)
+    model = StreamModel(model_path, backend, horizon)
     pool = [lb for lb in model.labels if lb not in IDLE_LABELS]
     if not pool:
         raise LCRError("the model has no gesture classes besides idle ones")
@@ -144,7 +147,8 @@ def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures
         "false_fires": sum(r.false_fires for r in results), "idle_minutes": round(idle_min, 3),
         "false_fires_per_idle_minute": sum(r.false_fires for r in results) / max(idle_min, 1e-9),
         "median_latency_s": float(np.median(lat)) if lat else None,
-        "model_frame_rate": model.frame_rate, "seed": seed, "style": style or "default",
+        "model_frame_rate": model.frame_rate, "horizon": model.horizon, "seed": seed,
+        "style": style or "default",
         "per_stream": [{"truth": r.truth, "fired": r.fired, "false_fires": r.false_fires}
                        for r in results],
     }

@@ -12,9 +12,12 @@ def register(app: typer.Typer) -> None:
     @app.command("app")
     def app_command(
         source: str = typer.Option(None, "--source", "-s",
-                                   help="Camera index (0), video file or folder of frames "
-                                        "(default: the last one used)."),
-        model: Path = typer.Option(None, "--model", "-m", help="Exported model folder."),
+                                   help="Camera index (0), video file, folder of frames or demo "
+                                        "[default: the last one used; at first the first camera, "
+                                        "else the bundled demo clip]."),
+        model: Path = typer.Option(None, "--model", "-m",
+                                   help="Exported model folder [default: the last one used, "
+                                        "else $LCR_EDGE_MODEL or the bundled LCR-S INT8]."),
         profile: str = typer.Option(None, "--profile", "-p",
                                     help="Profile name (media, mpris) or .toml path."),
         backend: str = typer.Option(None, help="openvino, onnxruntime or torch."),
@@ -24,13 +27,11 @@ def register(app: typer.Typer) -> None:
         """Open the window: live view, gestures, actions and a gesture-controlled player."""
         import importlib
 
-        from lcr_edge.engine import BACKENDS, default_model_dir
+        from lcr_edge.engine import BACKENDS
         from lcr_edge.errors import LCRError
 
         if backend is not None and backend not in BACKENDS:
             raise LCRError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
-        if model is None and default_model_dir() is not None:
-            model = default_model_dir()
         gui = importlib.import_module("app")
         raise typer.Exit(gui.run_app(source=source, model=str(model) if model else None,
                                      profile=profile, playlist=playlist or None,

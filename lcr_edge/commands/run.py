@@ -67,15 +67,20 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def run(
         source: str = typer.Option(None, "--source", "-s",
-                                   help="Camera index (0), video file or folder of frames."),
+                                   help="Camera index (0), video file, folder of frames or demo "
+                                        "[default: the first camera, else the bundled demo clip]."),
         list_cameras: bool = typer.Option(False, "--list-cameras",
                                           help="List the cameras present and exit."),
         model: Path = typer.Option(None, "--model", "-m",
-                                   help="Exported model folder (default: $LCR_EDGE_MODEL)."),
+                                   help="Exported model folder [default: $LCR_EDGE_MODEL, else "
+                                        "the bundled LCR-S INT8]."),
         profile: str = typer.Option("media", "--profile", "-p",
                                     help="Profile name (media, mpris) or path to a .toml file."),
         backend: str = typer.Option("openvino", help="openvino, onnxruntime or torch."),
         threads: int = typer.Option(None, help="Inference threads (default: the backend's)."),
+        horizon: int = typer.Option(None, help="Restart the model's state every N frames in two "
+                                    "staggered lanes; 0 = never [default: the model's training "
+                                    "clip length, from model.json]."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
         out: Path = typer.Option(None, "--out", help="Write an annotated video (.mp4 or .avi)."),
         dry_run: bool = typer.Option(False, "--dry-run",
@@ -86,7 +91,6 @@ def register(app: typer.Typer) -> None:
         from lcr_edge import engine as engine_mod
         from lcr_edge.actions import ActionRunner, load_profile
         from lcr_edge.annotate import annotate
-        from lcr_edge.errors import LCRError
         from lcr_edge.sources import LatestFrameReader, iter_frames, open_source
         from lcr_edge.sources import list_cameras as find_cameras
 
@@ -98,10 +102,12 @@ def register(app: typer.Typer) -> None:
                 typer.echo("\n".join(f"{i}: {n}" for i, n in cams) or "no cameras found")
             return
         if source is None:
-            raise LCRError("run needs --source (a camera index such as 0, a video file or a "
-                           "folder of frames); --list-cameras shows the cameras")
+            source, notice = engine_mod.default_source()
+            if notice:
+                typer.echo(json.dumps({"type": "status", "message": notice, "error": False})
+                           if as_json else notice, err=not as_json)
         src = open_source(source)
-        recognizer = engine_mod.load_recognizer(model, backend, threads)
+        recognizer = engine_mod.load_recognizer(model, backend, threads, horizon)
         prof = load_profile(profile, labels=recognizer.labels)
         engine = engine_mod.Engine(recognizer, prof.events)
         runner = ActionRunner(prof, headless_handlers(dry_run))

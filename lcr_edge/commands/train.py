@@ -26,6 +26,8 @@ def register(app: typer.Typer) -> None:
         jitter: float = typer.Option(None, help="Random crop keeps 1-jitter..1 of each side (default 0.1)."),
         device: str = typer.Option(None, help="auto | cpu | cuda (default auto)."),
         precision: str = typer.Option(None, help="auto (bf16 on CUDA) | fp32 | bf16 (autocast)."),
+        compile: str = typer.Option(None, "--compile",
+                                    help="torch.compile the units: auto (on CPU) | on | off."),
         out: Path = typer.Option(None, "--out", help="Run folder (default runs/train)."),
         resume: bool = typer.Option(None, "--resume/--no-resume", help="Continue OUT/last.pt."),
         seed: int = typer.Option(None, help="Seed for order, augmentation and init (default 0)."),
@@ -41,20 +43,18 @@ def register(app: typer.Typer) -> None:
         from training.train import train as run
 
         cli = dict(data=str(data) if data else None, variant=variant, cell=cell, head=head, motion=motion,
-                   stem=stem,
-                   frames=frames, stride=stride, epochs=epochs, batch=batch, lr=lr, tube_mask=tube_mask,
-                   jitter=jitter,
-                   device=device, precision=precision, out=str(out) if out else None, resume=resume,
-                   seed=seed,
-                   workers=workers, threads=threads, max_minutes=max_minutes,
-                   checkpoint_minutes=checkpoint_minutes)
+                   stem=stem, frames=frames, stride=stride, epochs=epochs, batch=batch, lr=lr,
+                   tube_mask=tube_mask, jitter=jitter, device=device, precision=precision, compile=compile,
+                   out=str(out) if out else None, resume=resume, seed=seed, workers=workers,
+                   threads=threads, max_minutes=max_minutes, checkpoint_minutes=checkpoint_minutes)
         cfg = TrainConfig.from_sources(str(config) if config else None, cli)
         run(cfg, log=lambda s: typer.echo(s, err=True))
 
     @app.command("eval")
     def evaluate(
         model: Path = typer.Option(..., "--model",
-                                   help="Checkpoint (.pt), or an exported folder with --stream."),
+                                   help="Checkpoint (.pt), or an exported folder (its INT8 file "
+                                        "where it has one, through --backend)."),
         data: Path = typer.Option(None, "--data", help="Dataset folder (clip evaluation)."),
         split: str = typer.Option("validation", help="train | validation."),
         frames: int = typer.Option(None, help="Frames per clip (default: as trained)."),
@@ -67,14 +67,18 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(1000, help="--stream: render seed (use one never used in training)."),
         style: str = typer.Option(None, help="--stream: synth style (default, new-user)."),
         profile: str = typer.Option("media", help="--stream: profile whose [events] rules apply."),
-        backend: str = typer.Option("openvino", help="--stream with a folder: runtime backend."),
+        backend: str = typer.Option("openvino", help="With a folder: runtime backend "
+                                    "(openvino, onnxruntime)."),
+        horizon: int = typer.Option(None, help="--stream with a folder: restart the state every N "
+                                    "frames in two staggered lanes; 0 = never [default: the "
+                                    "model's training clip length]."),
         out: Path = typer.Option(None, "--out", help="Folder for confusion.png and metrics.json."),
         as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     ):
         """Clip accuracy (top-1/top-5 with the paper's score and the last frame's, per class, a
         confusion PNG), or with --stream the event accuracy and false fires users feel."""
         if stream:
-            _eval_stream(model, streams, gestures, seed, style, profile, backend, as_json)
+            _eval_stream(model, streams, gestures, seed, style, profile, backend, as_json, horizon)
             return
         if data is None:
             from lcr_edge.errors import LCRError
@@ -88,15 +92,18 @@ def register(app: typer.Typer) -> None:
         from training.data import ClipDataset, make_loader
         from training.evaluate import plot_confusion, predict
 
-        net, ckpt = load_checkpoint(model)
-        sampling = ckpt.get("sampling", {})
-        ds = ClipDataset.from_dir(data, split, frames or sampling.get("frames", 32), train=False,
-                                  stride=sampling.get("stride", 1), labels=ckpt["labels"],
-                                  preprocess=Preprocess.from_dict(ckpt["preprocess"]))
-        with tqdm(total=len(ds), desc="eval", leave=False, disable=as_json) as bar:
-            res = predict(net, make_loader(ds, batch, False, workers), progress=bar)
+        if Path(model).is_dir():
+            res = _predict_exported(model, data, split, frames, backend, batch, workers, as_json)
+        else:
+            net, ckpt = load_checkpoint(model)
+            sampling = ckpt.get("sampling", {})
+            ds = ClipDataset.from_dir(data, split, frames or sampling.get("frames", 32), train=False,
+                                      stride=sampling.get("stride", 1), labels=ckpt["labels"],
+                                      preprocess=Preprocess.from_dict(ckpt["preprocess"]))
+            with tqdm(total=len(ds), desc="eval", leave=False, disable=as_json) as bar:
+                res = predict(net, make_loader(ds, batch, False, workers), progress=bar)
         m = res.metrics()
-        out = out or Path(model).parent / f"eval-{split}"
+        out = out or (Path(model) if Path(model).is_dir() else Path(model).parent) / f"eval-{split}"
         out.mkdir(parents=True, exist_ok=True)
         plot_confusion(res.confusion(), res.labels, out / "confusion.png",
                        f"{Path(model).name} on {split}: top-1 {100 * m.get('top1_paper', 0):.1f} %")
@@ -113,7 +120,57 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"confusion matrix: {out / 'confusion.png'}")
 
 
-def _eval_stream(model, streams, gestures, seed, style, profile, backend, as_json):
+def _predict_exported(folder, data, split, frames, backend, batch, workers, quiet):
+    """Clip accuracy of an exported folder: every clip through a runtime backend frame by frame,
+    state carried, as `lcr-edge run` would see it (the INT8 file where the folder has one)."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from lcr_edge import artifact
+    from lcr_edge.errors import LCRError
+    from lcr_edge.preprocess import Preprocess
+    from lcr_edge.runtime import open_backend
+    from lcr_edge.scoring import paper_window
+    from quantize.evaluate import predict_backend
+    from training.data import ClipDataset, make_loader
+    from training.evaluate import EvalResult
+
+    if backend not in ("openvino", "onnxruntime"):
+        raise LCRError(f"--backend for an exported folder: openvino or onnxruntime, not {backend!r}")
+    meta = artifact.read_metadata(folder)
+    kind = "openvino_stateful" if backend == "openvino" else "onnx"
+    precision = "int8" if kind in meta["files"].get("int8", {}) else "fp32"
+    runner = open_backend(folder, backend, precision)
+    sampling = meta.get("sampling") or {}
+    pre = Preprocess.from_dict(meta)
+
+    def dataset(stride):
+        return ClipDataset.from_dir(data, split, frames or sampling.get("frames", 32), train=False,
+                                    stride=stride, labels=meta["labels"], preprocess=pre)
+
+    ds = dataset(1)
+    stride = sampling.get("stride") or max(1, round(ds.sampling.source_fps / meta["frame_rate"]))
+    if stride != 1:
+        ds = dataset(stride)
+    if not quiet:
+        typer.echo(f"{folder}: {precision} {kind}, every {stride} frame(s)", err=True)
+    loader = make_loader(ds, batch, False, workers)
+    skipped = 0
+
+    def batches(bar):
+        nonlocal skipped
+        for b in loader:
+            skipped += len(b.skipped)
+            yield b
+            bar.update(1)
+
+    with tqdm(total=len(loader), desc=f"eval {precision}", leave=False, disable=quiet) as bar:
+        probs, targets = predict_backend(runner, batches(bar))
+    return EvalResult(list(meta["labels"]), probs, targets.astype(np.int64), [], skipped,
+                      paper_window(float(meta["frame_rate"])))
+
+
+def _eval_stream(model, streams, gestures, seed, style, profile, backend, as_json, horizon=None):
     from tqdm import tqdm
 
     from lcr_edge.actions import load_profile
@@ -121,7 +178,8 @@ def _eval_stream(model, streams, gestures, seed, style, profile, backend, as_jso
 
     events = load_profile(profile).events
     with tqdm(total=streams, desc="streams", leave=False, disable=as_json) as bar:
-        m = evaluate_streams(model, events, streams, gestures, seed, style, backend, progress=bar)
+        m = evaluate_streams(model, events, streams, gestures, seed, style, backend, progress=bar,
+                             horizon=horizon)
     if as_json:
         typer.echo(json.dumps(m, indent=2))
         return
@@ -133,4 +191,5 @@ def _eval_stream(model, streams, gestures, seed, style, profile, backend, as_jso
                f"distance {m['edit_distance']}); false fires {m['false_fires']} in "
                f"{m['idle_minutes']:.2f} idle min = {m['false_fires_per_idle_minute']:.2f}/min; "
                f"median latency {'n/a' if lat is None else f'{lat:.2f} s'} after the motion ends "
-               f"(model at {m['model_frame_rate']:.1f} fps, profile {profile!r}, seed {seed})")
+               f"(model at {m['model_frame_rate']:.1f} fps, horizon {m['horizon'] or 'none'}, "
+               f"profile {profile!r}, seed {seed})")

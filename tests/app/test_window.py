@@ -153,3 +153,34 @@ def test_shortcuts_key_actions_and_settings_persist(qtbot, settings, files):
     # The gallery explains every mapped gesture.
     text = win.gallery.label.text()
     assert "Stop Sign" in text and "player:play_pause" in text and "palm" in text
+
+
+def test_first_start_without_a_camera_plays_the_demo_clip_with_the_bundled_model(
+        qtbot, settings, monkeypatch, tmp_path):
+    """`lcr-edge app` with no arguments on a machine without a camera: the bundled demo clip with
+    a visible notice, the bundled model, the demo playlist; nothing of it saved as a choice."""
+    import lcr_edge.sources
+    from lcr_edge import engine
+
+    monkeypatch.delenv("LCR_EDGE_MODEL", raising=False)
+    monkeypatch.setattr(lcr_edge.sources, "list_cameras", lambda: [])
+    bundled = tmp_path / "bundled"  # stands in for lcr_edge/assets/model (tests/runtime loads it)
+    bundled.mkdir()
+    (bundled / "model.json").write_text("{}")
+    monkeypatch.setattr(engine, "BUNDLED_MODEL", bundled)
+    specs = []
+
+    def load(spec):
+        specs.append(spec)
+        return ScriptedRecognizer([], frame_rate=12)
+
+    win = MainWindow(settings, load_model=load)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.view.frames_drawn > 3, timeout=5000)  # the demo clip plays
+    assert win.notice.isVisible() and "bundled demo clip" in win.notice.text()
+    assert specs == [str(bundled)]
+    assert win.player.playlist and win.player.playlist[0].parent == engine.DEMO_PLAYLIST
+    assert settings.all()["source"] == "" and settings.all()["model"] == ""
+    win.open_source(write_video(tmp_path / "chosen.avi", 12))  # a chosen source: notice gone
+    assert not win.notice.isVisible()

@@ -24,7 +24,7 @@ SCRIPT = stream(("idle", 10), ("Swiping Right", 6), ("Swiping Left", 4), ("idle"
 def scripted(monkeypatch):
     made = []
 
-    def fake_load(model_dir, backend="openvino", threads=None):
+    def fake_load(model_dir, backend="openvino", threads=None, horizon=None):
         made.append(ScriptedRecognizer(SCRIPT, key_on_frame=True))
         return made[-1]
 
@@ -91,13 +91,41 @@ def test_run_errors_are_one_line(tmp_path, scripted):
 
 def test_run_without_a_model_says_how_to_give_one(tmp_path, monkeypatch):
     monkeypatch.delenv("LCR_EDGE_MODEL", raising=False)
+    monkeypatch.setattr(engine, "BUNDLED_MODEL", tmp_path / "not-installed")
     video = write_video(tmp_path / "v.avi", 4)
     result = CliRunner().invoke(app, ["run", "--source", video])
     assert "no model: pass --model DIR" in str(result.exception)
 
 
-def test_list_cameras_and_missing_source():
+def test_list_cameras():
     r = CliRunner().invoke(app, ["run", "--list-cameras", "--json"])
     assert r.exit_code == 0 and isinstance(json.loads(r.stdout), list)
+
+
+def test_run_without_a_source_uses_the_first_camera_else_the_demo_clip(monkeypatch, scripted):
+    import lcr_edge.sources
+
+    monkeypatch.setattr(lcr_edge.sources, "list_cameras", lambda: [])
+    lines = run_json(["--dry-run"])
+    assert lines[0]["type"] == "status" and "no camera found: playing the bundled demo clip" \
+        in lines[0]["message"]
+    info = json.loads(engine.DEMO_CLIP.with_suffix(".json").read_text())
+    assert lines[-1]["frames"] == info["frames"]  # the whole clip (scripted model at 12 fps)
+    lines = run_json(["--source", "demo", "--dry-run"])  # asked for by name: no notice
+    assert lines[0]["type"] != "status" and lines[-1]["frames"] == info["frames"]
+    monkeypatch.setattr(lcr_edge.sources, "list_cameras", lambda: [(3, "USB camera")])
+    assert engine.default_source() == ("3", None)
+    monkeypatch.setattr(engine, "DEMO_CLIP", engine.DEMO_CLIP.with_name("missing.mp4"))
+    monkeypatch.setattr(lcr_edge.sources, "list_cameras", lambda: [])
     r = CliRunner().invoke(app, ["run"])
-    assert "run needs --source" in str(r.exception)
+    assert "no camera found and no bundled demo clip" in str(r.exception)
+
+
+def test_bundled_assets_are_installed_and_small():
+    """The demo clip (< 2 MB, as issue 7 asks), its description, and the player's playlist."""
+    assert engine.DEMO_CLIP.is_file() and engine.DEMO_CLIP.stat().st_size < 2e6
+    info = json.loads(engine.DEMO_CLIP.with_suffix(".json").read_text())
+    cap = cv2.VideoCapture(str(engine.DEMO_CLIP))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == info["frames"]
+    assert len(info["events"]) >= 5
+    assert len(list(engine.DEMO_PLAYLIST.glob("*.mp4"))) == 3

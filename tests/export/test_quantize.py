@@ -89,3 +89,26 @@ def test_bench_cli_json(tiny_int8):
         assert set(r["stages_ms"]) == {"preprocess", "edges", "inference"}
         assert not r["torch_imported"]
         assert r["macs_per_frame"] == read_metadata(tiny_int8)["macs_per_frame"]
+
+
+def test_eval_of_an_exported_folder_runs_its_int8_file_clip_by_clip(tiny_int8, tmp_path):
+    """`lcr-edge eval --model FOLDER --data DIR`: clip accuracy of what users deploy."""
+    import sys
+    from pathlib import Path
+
+    from lcr_edge.labels import JESTER_LABELS
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
+    from jester_fixture import make_jester
+
+    data = make_jester(tmp_path / "jester", per_class=0, frames=8, labels=JESTER_LABELS[:5])
+    res = CliRunner().invoke(app, ["eval", "--model", str(tiny_int8), "--data", str(data),
+                                   "--frames", "4", "--workers", "0", "--json"])
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.stdout)
+    assert m["clips"] == 5 and set(m["per_class"]) == set(JESTER_LABELS[:5])
+    assert m["top5_paper"] == 1.0  # 5 classes
+    assert (tiny_int8 / "eval-validation" / "metrics.json").is_file()
+    res = CliRunner().invoke(app, ["eval", "--model", str(tiny_int8), "--data", str(data),
+                                   "--backend", "torch"])
+    assert "openvino or onnxruntime" in str(res.exception)

@@ -95,3 +95,23 @@ def test_runtime_backends_import_no_torch(tiny_int8, backend):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "int8"
+
+
+def test_horizon_answers_from_a_fresh_state_that_saw_the_last_half_to_whole_horizon(tiny_fp32):
+    """horizon H: every answer equals a fresh stream over the last H/2+1 .. H frames (the lane
+    with the longer history of two lanes restarted every H frames, half a period apart)."""
+    H = 4
+    frames = testing.clip(14)
+    windowed = Recognizer.open(tiny_fp32, backend="onnxruntime", horizon=H)
+    plain = Recognizer.open(tiny_fp32, backend="onnxruntime")
+    assert plain.horizon == 0  # no sampling.frames in this model.json: one state for ever
+    got = [windowed.step(f) for f in frames]
+    for n in range(len(frames)):
+        starts = [(n // H) * H] + ([H // 2 + ((n - H // 2) // H) * H] if n >= H // 2 else [])
+        start = min(starts)
+        assert n - start + 1 >= min(n + 1, H // 2 + 1) and n - start + 1 <= H
+        plain.reset()
+        want = [plain.step(f) for f in frames[start:n + 1]][-1]
+        np.testing.assert_allclose(got[n], want, rtol=1e-5, atol=1e-6, err_msg=f"frame {n}")
+    windowed.reset()
+    np.testing.assert_allclose(windowed.step(frames[0]), got[0], rtol=1e-6)

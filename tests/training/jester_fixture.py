@@ -12,7 +12,7 @@ def frame(label_idx: int, t: int, n: int, seed: int) -> np.ndarray:
     """176x100 BGR: a bright box moving left, right, or standing still, over a noisy background."""
     rng = np.random.default_rng(seed * 1000 + t)
     img = rng.integers(0, 60, (100, 176, 3), dtype=np.uint8)
-    x = {0: 140 - 100 * t // max(1, n - 1), 1: 20 + 100 * t // max(1, n - 1), 2: 80}[label_idx]
+    x = {0: 140 - 100 * t // max(1, n - 1), 1: 20 + 100 * t // max(1, n - 1), 2: 80}[label_idx % 3]
     cv2.rectangle(img, (x, 30), (x + 30, 70), (200, 210, 240), -1)
     return img
 
