@@ -37,6 +37,7 @@ class QuantizeConfig:
     epochs: int = 1  # QAT epochs over the training split; 0 = post-training quantization only
     steps: int | None = None  # stop QAT after this many batches
     lr: float = 2e-5
+    distill: float = 1.0  # QAT loss: 1 = match the FP32 model's outputs (KL), 0 = the labels
     batch_size: int = 8
     frames: int | None = None  # frames per clip; None: the checkpoint's training setting, else 32
     calibration: int = 256  # (frame, edge, state) triples for NNCF's range statistics
@@ -118,7 +119,9 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
     losses = []
     if cfg.epochs > 0:
         log(f"QAT: fine-tuning {cfg.epochs} epoch(s) on the training split ...")
-        losses = qat.fine_tune(qstep, train, cfg.epochs, cfg.lr, cfg.steps, progress)
+        teacher = StepModule(model).eval() if cfg.distill > 0 else None
+        losses = qat.fine_tune(qstep, train, cfg.epochs, cfg.lr, cfg.steps, progress,
+                               teacher=teacher, distill=cfg.distill)
     native = qat.to_native_fake_quant(qstep)
     name = "qat_int8" if cfg.epochs > 0 else "ptq_int8"
     with staging(out) as tmp:

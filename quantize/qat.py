@@ -65,27 +65,49 @@ def quantize_ptq(model: LCR, items: list, wkv_int8: bool = False) -> torch.nn.Mo
                          ignored_scope=None if wkv_int8 else ignored_scope())
 
 
-def clip_loss(step, frames, edges, labels, smoothing: float = 0.1, skip: int = 0):
-    """Label-smoothed cross-entropy over the logits of the frames after `skip`, state carried.
-    frames [B,F,3,S,S], edges [B,F,1,S,S], labels [B] -> (loss, logits [B,F,K])."""
+def run_clip(step, frames, edges) -> torch.Tensor:
+    """A step module over whole clips, state carried: frames [B,F,3,S,S], edges [B,F,1,S,S]
+    -> logits [B,F,K]."""
     B, Fr = frames.shape[:2]
     state = step.model.initial_state(B, frames.device)
     logits = []
     for t in range(Fr):
         lg, state = step(frames[:, t], edges[:, t], state)
         logits.append(lg)
-    logits = torch.stack(logits, 1)
-    used = logits[:, skip:]
-    target = labels[:, None].expand(B, used.shape[1])
-    loss = F.cross_entropy(used.reshape(-1, used.shape[-1]), target.reshape(-1),
-                           label_smoothing=smoothing)
+    return torch.stack(logits, 1)
+
+
+def clip_loss(step, frames, edges, labels, smoothing: float = 0.1, skip: int = 0, teacher=None,
+              distill: float = 0.0):
+    """Loss over the logits of the frames after `skip`, state carried -> (loss, logits [B,F,K]).
+
+    (1 - distill) x label-smoothed cross-entropy + distill x KL(teacher || student) per frame,
+    the teacher being the FP32 step module: distillation asks INT8 to answer as FP32 does, which is
+    what quantization should preserve, instead of re-fitting the labels of the training split."""
+    logits = run_clip(step, frames, edges)
+    used = logits[:, skip:].reshape(-1, logits.shape[-1])
+    loss = used.new_zeros(())
+    if distill < 1.0:
+        target = labels[:, None].expand(-1, logits.shape[1] - skip).reshape(-1)
+        loss = loss + (1.0 - distill) * F.cross_entropy(used, target, label_smoothing=smoothing)
+    if distill > 0.0:
+        with torch.no_grad():
+            soft = torch.softmax(run_clip(teacher, frames, edges)[:, skip:], -1)
+        loss = loss + distill * F.kl_div(F.log_softmax(used, -1), soft.reshape(used.shape),
+                                         reduction="batchmean")
     return loss, logits
 
 
 def fine_tune(qstep: torch.nn.Module, train_batches, epochs: int = 1, lr: float = 2e-5,
-              max_steps: int | None = None, progress=None) -> list[float]:
+              max_steps: int | None = None, progress=None, teacher=None,
+              distill: float = 0.0) -> list[float]:
     """Quantization-aware fine-tuning of a fake-quantized StepModule (in place); returns losses.
-    A small cosine-decayed learning rate: the weights start from a trained checkpoint."""
+    A small cosine-decayed learning rate: the weights start from a trained checkpoint. With a
+    teacher (the FP32 StepModule) and distill > 0 the loss is (partly) distillation (clip_loss)."""
+    if distill > 0.0 and teacher is None:
+        raise ValueError("distill > 0 needs the FP32 teacher")
+    if teacher is not None:
+        teacher.eval()
     qstep.train()
     opt = torch.optim.AdamW(qstep.parameters(), lr=lr, weight_decay=0.0)
     total = max_steps or epochs * max(1, _len(train_batches))
@@ -97,7 +119,8 @@ def fine_tune(qstep: torch.nn.Module, train_batches, epochs: int = 1, lr: float 
             for g in opt.param_groups:
                 g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step_i / max(1, total)))
             # as `lcr-edge train`: the loss averages the last half of the frames
-            loss, _ = clip_loss(qstep, frames, edges, labels, skip=frames.shape[1] // 2)
+            loss, _ = clip_loss(qstep, frames, edges, labels, skip=frames.shape[1] // 2,
+                                teacher=teacher, distill=distill)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(qstep.parameters(), 1.0)

@@ -19,6 +19,9 @@ def register(app: typer.Typer) -> None:
         epochs: int = typer.Option(1, "--epochs", help="QAT epochs (0: post-training only)."),
         steps: int = typer.Option(None, "--steps", help="Stop QAT after this many batches."),
         lr: float = typer.Option(2e-5, "--lr", help="QAT learning rate (cosine-decayed)."),
+        distill: float = typer.Option(1.0, "--distill", min=0.0, max=1.0,
+                                      help="QAT loss: 1 = match the FP32 model's outputs "
+                                           "(distillation), 0 = the labels, or a blend."),
         batch_size: int = typer.Option(8, "--batch-size"),
         frames: int = typer.Option(None, "--frames", help="Frames per clip [default: the "
                                    "checkpoint's training setting, else 32]."),
@@ -40,8 +43,10 @@ def register(app: typer.Typer) -> None:
 
         from quantize.pipeline import QuantizeConfig, quantize_checkpoint
 
-        cfg = QuantizeConfig(epochs, steps, lr, batch_size, frames, calibration, train_limit,
-                             val_limit, workers, wkv_int8, device)
+        cfg = QuantizeConfig(epochs=epochs, steps=steps, lr=lr, distill=distill,
+                             batch_size=batch_size, frames=frames, calibration=calibration,
+                             train_limit=train_limit, val_limit=val_limit, workers=workers,
+                             wkv_int8=wkv_int8, device=device)
         bar = None
 
         def progress(i, total, loss):

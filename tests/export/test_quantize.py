@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import onnx
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -37,6 +38,19 @@ def test_native_fake_quant_matches_nncf(tmp_path):
     assert len(losses) == 2 and all(np.isfinite(losses))
     assert any((p - q).abs().max() > 0 for p, q in zip(qstep.parameters(), before, strict=True))
     assert torch.isfinite(qstep(*example_inputs(model))[0]).all()
+    # Distillation (the default QAT loss): zero against itself, positive against the INT8 student,
+    # and fine-tuning on it moves the student's outputs towards FP32's.
+    teacher = StepModule(model)
+    frames, edges, labels = testing.random_batches(1, 2, 4, 3, seed=7)[0]
+    self_kl, _ = qat.clip_loss(teacher, frames, edges, labels, teacher=teacher, distill=1.0)
+    assert abs(float(self_kl)) < 1e-6
+    gap = [float(qat.clip_loss(qstep, frames, edges, labels, teacher=teacher, distill=1.0)[0])]
+    qat.fine_tune(qstep, [(frames, edges, labels)] * 6, epochs=1, lr=1e-3, teacher=teacher,
+                  distill=1.0)
+    gap.append(float(qat.clip_loss(qstep, frames, edges, labels, teacher=teacher, distill=1.0)[0]))
+    assert 0 < gap[1] < gap[0]
+    with pytest.raises(ValueError, match="teacher"):
+        qat.fine_tune(qstep, [(frames, edges, labels)], distill=0.5)
 
 
 def test_int8_onnx_is_plain_qdq(tiny_int8):
