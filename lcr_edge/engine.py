@@ -90,7 +90,7 @@ class Engine:
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 BUNDLED_MODEL = ASSETS / "model"  # LCR-S, QAT-INT8, trained on synthetic gestures (docs/bundled.md)
-DEMO_CLIP = ASSETS / "demo" / "gestures.mp4"  # six synthetic gestures in a row, 20 s
+DEMO_CLIP = ASSETS / "demo" / "gestures.mp4"  # six synthetic gestures in a row, 21 s
 DEMO_PLAYLIST = ASSETS / "demo" / "playlist"
 
 

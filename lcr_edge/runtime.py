@@ -86,6 +86,11 @@ class OpenVINOBackend:
             self.carrier.state = out[STATE_OUT].copy()  # the output buffer is reused next call
         return out[LOGITS][0].copy()
 
+    def current_state(self) -> np.ndarray:
+        if self.stateful:
+            return np.array(self.request.query_state()[0].state.data)
+        return self.carrier.state.copy()
+
 
 class OnnxRuntimeBackend:
     """ONNX Runtime CPU, FP32 or INT8 (QDQ); state carried as a numpy array."""
@@ -120,6 +125,9 @@ class OnnxRuntimeBackend:
             [LOGITS, STATE_OUT], {"frame": frame, "edge": edge, STATE_IN: self.carrier.state})
         return logits[0]
 
+    def current_state(self) -> np.ndarray:
+        return self.carrier.state.copy()
+
 
 class TorchBackend:
     """PyTorch FP32 from the checkpoint copied into the folder (or a checkpoint file)."""
@@ -151,6 +159,9 @@ class TorchBackend:
             logits, self.state = self.model.step(self.torch.from_numpy(frame),
                                                  self.torch.from_numpy(edge), self.state)
         return logits[0].numpy()
+
+    def current_state(self) -> np.ndarray:
+        return self.state.numpy().copy()
 
 
 def _check_ports(path, meta, inputs: dict, outputs: dict, stateful: bool):
@@ -273,8 +284,14 @@ class Recognizer:
         self.timings["inference"] = (time.perf_counter() - t0) * 1e3
         return softmax(np.asarray(logits, np.float32))
 
+    def current_state(self) -> np.ndarray:
+        """The recurrent state now (model.json `state` layout), of the first lane: for health
+        checks and debugging (benchmarks/long_stream.py)."""
+        return self._lanes[0].current_state()
+
     def logits_prepared(self, frame: np.ndarray, edge: np.ndarray) -> np.ndarray:
-        """Like `step_prepared` but the raw logits [K] (parity checks)."""
+        """Like `step_prepared` but the raw logits [K], from the first lane without restarts
+        (parity and long-stream checks)."""
         return np.asarray(self._backend.infer(frame, edge), np.float32)
 
     def __repr__(self) -> str:

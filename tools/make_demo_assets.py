@@ -4,7 +4,7 @@ built-in player. Everything is drawn here (no downloaded media); same seed, same
     python tools/make_demo_assets.py            # writes lcr_edge/assets/demo/
 
 gestures.mp4   six gestures of the media profile with idle gaps, 176x100 at 12 fps (Jester's size
-               and rate), seed 424242 (never used to train the bundled model)
+               and rate), seed 424243 (never used to train the bundled model)
 gestures.json  what is in it: labels, frame ranges, seed, style
 playlist/      three short test-pattern videos, so the player has something to play
 """
@@ -20,20 +20,20 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEMO_SEED = 424242
+DEMO_SEED = 424243
 DEMO_GESTURES = ["Swiping Left", "Stop Sign", "Swiping Right", "Thumb Up",
                  "Sliding Two Fingers Right", "Stop Sign"]
 FPS = 12.0
 
 
-def demo_clip(out: Path) -> dict:
+def demo_clip(out: Path, seed: int = DEMO_SEED) -> dict:
     from training.synth import render_stream
     from training.synth.render import write_video
 
-    frames, events = render_stream(DEMO_GESTURES, seed=DEMO_SEED, idle_frames=(14, 22),
+    frames, events = render_stream(DEMO_GESTURES, seed=seed, idle_frames=(14, 22),
                                    gesture_frames=(18, 24))
     write_video(out / "gestures.mp4", frames, fps=FPS)
-    info = {"seed": DEMO_SEED, "style": "default", "fps": FPS, "frames": len(frames),
+    info = {"seed": seed, "style": "default", "fps": FPS, "frames": len(frames),
             "size": [frames[0].shape[1], frames[0].shape[0]],
             "events": [{"label": lb, "start": s, "end": e} for lb, s, e in events],
             "made_by": "python tools/make_demo_assets.py (training.synth.render_stream)"}
@@ -72,9 +72,10 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1]
                     / "lcr_edge" / "assets" / "demo")
+    ap.add_argument("--seed", type=int, default=DEMO_SEED)
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    info = demo_clip(args.out)
+    info = demo_clip(args.out, args.seed)
     playlist = args.out / "playlist"
     playlist.mkdir(exist_ok=True)
     for i, (title, hue) in enumerate([("Track 1: dawn", 10), ("Track 2: sea", 100),

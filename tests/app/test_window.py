@@ -95,7 +95,11 @@ def test_missing_camera_is_reported_in_the_window(qtbot, settings):
     assert "retrying" in win.view.message
 
 
-def test_missing_model_and_broken_model_are_reported(qtbot, settings, files):
+def test_missing_model_and_broken_model_are_reported(qtbot, settings, files, monkeypatch, tmp_path):
+    from lcr_edge import engine
+
+    monkeypatch.delenv("LCR_EDGE_MODEL", raising=False)
+    monkeypatch.setattr(engine, "BUNDLED_MODEL", tmp_path / "not-installed")  # an install without it
     video, _, _ = files
     win = make_window(qtbot, settings, source=video)
     assert "no model loaded" in win.view.message

@@ -115,3 +115,40 @@ def test_horizon_answers_from_a_fresh_state_that_saw_the_last_half_to_whole_hori
         np.testing.assert_allclose(got[n], want, rtol=1e-5, atol=1e-6, err_msg=f"frame {n}")
     windowed.reset()
     np.testing.assert_allclose(windowed.step(frames[0]), got[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
+def test_a_long_stream_stays_finite_and_the_bounded_cell_bounded(tiny_int8, backend):
+    """Issue 7's numerical health on a short run (benchmarks/long_stream.py runs 100,000 frames):
+    one INT8 state carried through 400 frames without a reset keeps logits and state finite,
+    |H| and |C| <= 1 (the bounded cell), and the state readable in the model.json layout."""
+    rec = Recognizer.open(tiny_int8, backend=backend, horizon=0)
+    frames = testing.clip(40)
+    prepared = [rec.prepare(f) for f in frames + frames[::-1]]
+    for n in range(400):
+        logits = rec.logits_prepared(*prepared[n % len(prepared)])
+        assert np.isfinite(logits).all(), n
+    state = rec.current_state()
+    assert list(state.shape) == rec.metadata["state"][0]["shape"]
+    assert np.isfinite(state).all() and np.abs(state[:, :2]).max() <= 1.0 + 1e-3
+    assert np.abs(state[:, 1]).max() > 0  # the state is really carried (not reset each frame)
+
+
+def test_the_bundled_model_fires_the_demo_clips_six_gestures_in_order():
+    """The out-of-the-box path, for real: the bundled INT8 OpenVINO model (its files as hashed in
+    its model.json) through the engine and the media profile's event rules on the bundled clip."""
+    import json
+
+    from lcr_edge import engine
+    from lcr_edge.actions import load_profile
+    from lcr_edge.sources import iter_frames, open_source
+
+    rec = Recognizer.open(engine.BUNDLED_MODEL)
+    assert rec.precision == "int8" and rec.horizon == 8
+    assert "synthetic" in rec.metadata["bundled"]["trained_on"]
+    eng = engine.Engine(rec, load_profile("media", labels=rec.labels).events)
+    fired = []
+    for f in iter_frames(open_source("demo"), eng.frame_rate):
+        fired += [ev.gesture for ev in eng.step(f.image, f.t, f.index).events if ev.kind == "single"]
+    info = json.loads(engine.DEMO_CLIP.with_suffix(".json").read_text())
+    assert fired == [e["label"] for e in info["events"]]
