@@ -187,6 +187,13 @@ def open_backend(folder, backend: str, precision: str, threads=None, verify=True
     return cls(Path(folder), meta, precision, threads=threads, verify=verify, **kw)
 
 
+def default_precision(meta: dict, backend: str) -> str:
+    """INT8 where the folder has that backend's INT8 file, else FP32."""
+    kind = {"openvino": "openvino_stateful", "onnxruntime": "onnx"}.get(backend)
+    have = [p for p in artifact.precisions(meta) if kind in meta["files"].get(p, {})]
+    return have[0] if have else "fp32"
+
+
 class Recognizer:
     """Streaming gesture recognizer over one exported model; see the module docstring.
 
@@ -227,9 +234,7 @@ class Recognizer:
         if precision not in (None, "int8", "fp32"):
             raise LCRError(f"precision must be int8, fp32 or None, got {precision!r}")
         if precision is None:
-            kind = {"openvino": "openvino_stateful", "onnxruntime": "onnx"}.get(backend)
-            have = [p for p in artifact.precisions(meta) if kind in meta["files"].get(p, {})]
-            precision = have[0] if have else "fp32"
+            precision = default_precision(meta, backend)
         if horizon is None:
             horizon = int((meta.get("sampling") or {}).get("frames") or 0)
         first = open_backend(path, backend, precision, threads, verify)

@@ -129,7 +129,7 @@ def _predict_exported(folder, data, split, frames, backend, batch, workers, quie
     from lcr_edge import artifact
     from lcr_edge.errors import LCRError
     from lcr_edge.preprocess import Preprocess
-    from lcr_edge.runtime import open_backend
+    from lcr_edge.runtime import default_precision, open_backend
     from lcr_edge.scoring import paper_window
     from quantize.evaluate import predict_backend
     from training.data import ClipDataset, make_loader
@@ -138,8 +138,7 @@ def _predict_exported(folder, data, split, frames, backend, batch, workers, quie
     if backend not in ("openvino", "onnxruntime"):
         raise LCRError(f"--backend for an exported folder: openvino or onnxruntime, not {backend!r}")
     meta = artifact.read_metadata(folder)
-    kind = "openvino_stateful" if backend == "openvino" else "onnx"
-    precision = "int8" if kind in meta["files"].get("int8", {}) else "fp32"
+    precision = default_precision(meta, backend)
     runner = open_backend(folder, backend, precision)
     sampling = meta.get("sampling") or {}
     pre = Preprocess.from_dict(meta)
@@ -153,7 +152,7 @@ def _predict_exported(folder, data, split, frames, backend, batch, workers, quie
     if stride != 1:
         ds = dataset(stride)
     if not quiet:
-        typer.echo(f"{folder}: {precision} {kind}, every {stride} frame(s)", err=True)
+        typer.echo(f"{folder}: {precision} {backend}, every {stride} frame(s)", err=True)
     loader = make_loader(ds, batch, False, workers)
     skipped = 0
 
