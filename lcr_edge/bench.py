@@ -92,6 +92,46 @@ def run_one(folder: str, backend: str, precision: str, frames: int, threads: int
     }
 
 
+def openvino_profile(folder: str, precision: str, frames: int = 300, threads: int | None = None,
+                     warmup: int = 20) -> dict:
+    """Where the OpenVINO inference time goes: the stateful IR compiled with PERF_COUNT, run on
+    `frames` synthetic frames; per layer type (OpenVINO's node type after its fusions) the
+    median over frames of the summed layer times, the number of layers and the kernels used.
+    Per-layer times do not include the Python call and the copies the `inference` stage has."""
+    from lcr_edge.preprocess import Preprocess
+    from lcr_edge.runtime import OpenVINOBackend
+
+    meta = artifact.read_metadata(folder)
+    backend = OpenVINOBackend(folder, meta, precision, threads, stateful=True, profile=True)
+    pre = Preprocess.from_dict(meta)
+    clip = [tuple(a[None] for a in pre(f)) for f in synthetic_frames()]
+    per_type: dict[str, list[float]] = {}
+    kernels: dict[str, set[str]] = {}
+    layers: dict[str, int] = {}
+    totals = []
+    for i in range(warmup + frames):
+        backend.infer(*clip[i % len(clip)])
+        if i < warmup:
+            continue
+        run: dict[str, float] = {}
+        for info in backend.request.profiling_info:
+            if info.status != info.Status.EXECUTED:
+                continue
+            ms = info.real_time.total_seconds() * 1e3
+            run[info.node_type] = run.get(info.node_type, 0.0) + ms
+            kernels.setdefault(info.node_type, set()).add(info.exec_type)
+            if i == warmup:
+                layers[info.node_type] = layers.get(info.node_type, 0) + 1
+        for k, v in run.items():
+            per_type.setdefault(k, []).append(v)
+        totals.append(sum(run.values()))
+    rows = [{"type": k, "ms": float(np.median(v)), "layers": layers.get(k, 0),
+             "kernels": sorted(kernels[k])} for k, v in per_type.items()]
+    rows.sort(key=lambda r: -r["ms"])
+    return {"precision": precision, "frames": frames, "threads": threads,
+            "total_ms": float(np.median(totals)), "rows": rows}
+
+
 def _child(queue, *args):
     try:
         queue.put(("ok", run_one(*args)))

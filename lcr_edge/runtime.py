@@ -47,7 +47,8 @@ class OpenVINOBackend:
 
     name = "openvino"
 
-    def __init__(self, folder, meta, precision, threads=None, stateful=True, verify=True):
+    def __init__(self, folder, meta, precision, threads=None, stateful=True, verify=True,
+                 profile=False):
         import openvino as ov
 
         kind = "openvino_stateful" if stateful else "openvino"
@@ -57,6 +58,8 @@ class OpenVINOBackend:
                   "INFERENCE_PRECISION_HINT": "f32"}
         if threads:
             config["INFERENCE_NUM_THREADS"] = int(threads)
+        if profile:  # per-layer times in request.profiling_info (lcr-edge bench --profile)
+            config["PERF_COUNT"] = True
         try:
             core = ov.Core()
             self.compiled = core.compile_model(core.read_model(path), "CPU", config)

@@ -42,7 +42,7 @@ def triples(loader):
 
 
 def _loader(data: Path, ckpt: dict, split: str, train: bool, limit: int | None, frames: int,
-            batch_size: int, workers: int, shuffle: bool):
+            batch_size: int, workers: int, shuffle: bool, holdout: int = 0, part: str = "rest"):
     try:
         from training.data import ClipDataset, make_loader
     except ImportError as exc:
@@ -57,6 +57,11 @@ def _loader(data: Path, ckpt: dict, split: str, train: bool, limit: int | None, 
     if limit and limit < len(ds.clips):  # evenly spaced, so every class keeps some clips
         idx = np.linspace(0, len(ds.clips) - 1, limit).round().astype(int)
         ds.clips = [ds.clips[i] for i in idx]
+    if holdout:  # evenly spaced clips set aside (every class keeps some): part "holdout" or "rest"
+        if holdout >= len(ds.clips):
+            raise LCRError(f"{data}: cannot hold out {holdout} of {len(ds.clips)} {split} clips")
+        held = set(np.linspace(0, len(ds.clips) - 1, holdout).round().astype(int).tolist())
+        ds.clips = [c for i, c in enumerate(ds.clips) if (i in held) == (part == "holdout")]
     return make_loader(ds, batch_size=batch_size, shuffle=shuffle, workers=workers)
 
 
@@ -66,8 +71,18 @@ def validation_loader(data, ckpt: dict, limit: int | None = None, frames: int = 
 
 
 def train_loader(data, ckpt: dict, limit: int | None = None, frames: int = 32,
-                 batch_size: int = 8, workers: int = 2):
-    return _loader(Path(data), ckpt, "train", True, limit, frames, batch_size, workers, True)
+                 batch_size: int = 8, workers: int = 2, holdout: int = 0):
+    """Augmented, shuffled training clips, without the `holdout` ones `holdout_loader` gives."""
+    return _loader(Path(data), ckpt, "train", True, limit, frames, batch_size, workers, True,
+                   holdout, "rest")
+
+
+def holdout_loader(data, ckpt: dict, holdout: int, limit: int | None = None, frames: int = 32,
+                   batch_size: int = 8, workers: int = 2):
+    """`holdout` training clips, evenly spaced, as validation sees them (no augmentation): QAT
+    picks its step on them and never trains on them; the validation split stays untouched."""
+    return _loader(Path(data), ckpt, "train", False, limit, frames, batch_size, workers, False,
+                   holdout, "holdout")
 
 
 def score_window(ckpt: dict) -> int:

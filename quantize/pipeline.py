@@ -38,6 +38,8 @@ class QuantizeConfig:
     steps: int | None = None  # stop QAT after this many batches
     lr: float = 2e-5
     distill: float = 1.0  # QAT loss: 1 = match the FP32 model's outputs (KL), 0 = the labels
+    holdout: int = 64  # training clips QAT never trains on; it keeps the step best on them
+    check_every: int = 25  # QAT batches between two holdout checks
     batch_size: int = 8
     frames: int | None = None  # frames per clip; None: the checkpoint's training setting, else 32
     calibration: int = 256  # (frame, edge, state) triples for NNCF's range statistics
@@ -81,16 +83,21 @@ def quantize_checkpoint(ckpt_path: Path, data: Path, out: Path, cfg: QuantizeCon
                          or 32)
     val = evaluate.validation_loader(data, ckpt, cfg.val_limit, cfg.frames, cfg.batch_size,
                                      cfg.workers)
+    holdout = cfg.holdout if cfg.epochs > 0 else 0
     train = evaluate.train_loader(data, ckpt, cfg.train_limit, cfg.frames, cfg.batch_size,
-                                  cfg.workers)
+                                  cfg.workers, holdout)
+    held = None
+    if holdout:
+        held = evaluate.Triples(evaluate.holdout_loader(data, ckpt, holdout, cfg.train_limit,
+                                                        cfg.frames, cfg.batch_size, cfg.workers))
     return quantize_model(model, ckpt, Path(ckpt_path), Path(out), evaluate.Triples(train),
-                          evaluate.Triples(val), cfg, log, progress)
+                          evaluate.Triples(val), cfg, log, progress, holdout=held)
 
 
 def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cfg: QuantizeConfig,
-                   log=print, progress=None) -> dict:
-    """train, val: re-iterables of (frames [B,F,3,S,S], edges [B,F,1,S,S], labels [B]);
-    val None skips the accuracy table (tests)."""
+                   log=print, progress=None, holdout=None) -> dict:
+    """train, val, holdout: re-iterables of (frames [B,F,3,S,S], edges [B,F,1,S,S], labels [B]);
+    val None skips the accuracy table (tests); holdout None: QAT keeps its last step."""
     t0 = time.perf_counter()
     torch.manual_seed(0)
     acc, fp32_probs, targets = {}, None, None
@@ -116,12 +123,17 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
         acc["ptq_int8"]["agreement_with_fp32"] = evaluate.agreement(ptq_probs, fp32_probs)
         log(f"  PTQ-INT8 top-1 {acc['ptq_int8']['top1']:.2f} % (OpenVINO)")
 
-    losses = []
+    tuned = {"losses": [], "checks": [], "kept_step": None}
     if cfg.epochs > 0:
         log(f"QAT: fine-tuning {cfg.epochs} epoch(s) on the training split ...")
         teacher = StepModule(model).eval() if cfg.distill > 0 else None
-        losses = qat.fine_tune(qstep, train, cfg.epochs, cfg.lr, cfg.steps, progress,
-                               teacher=teacher, distill=cfg.distill)
+        tuned = qat.fine_tune(qstep, train, cfg.epochs, cfg.lr, cfg.steps, progress,
+                              teacher=teacher, distill=cfg.distill, holdout=holdout,
+                              check_every=cfg.check_every)
+        if tuned["checks"]:
+            log("  holdout loss by step: " + ", ".join(f"{s}: {v:.4f}" for s, v in tuned["checks"])
+                + f"; kept step {tuned['kept_step']}")
+    losses = tuned["losses"]
     native = qat.to_native_fake_quant(qstep)
     name = "qat_int8" if cfg.epochs > 0 else "ptq_int8"
     with staging(out) as tmp:
@@ -139,6 +151,8 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
         "nncf": __import__("nncf").__version__, "config": asdict(cfg),
         "quantizers": qat.count_quantizers(qstep), "calibration_items": len(items),
         "qat_batches": len(losses), "qat_loss_first_last": losses[:1] + losses[-1:],
+        "qat_holdout_checks": [[s, round(v, 6)] for s, v in tuned["checks"]],
+        "qat_kept_step": tuned["kept_step"],
         "float_ops": [] if cfg.wkv_int8 else ["matmul", "mul", "sum"],
         "seconds": round(time.perf_counter() - t0, 1),
     }

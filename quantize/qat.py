@@ -100,18 +100,36 @@ def clip_loss(step, frames, edges, labels, smoothing: float = 0.1, skip: int = 0
 
 def fine_tune(qstep: torch.nn.Module, train_batches, epochs: int = 1, lr: float = 2e-5,
               max_steps: int | None = None, progress=None, teacher=None,
-              distill: float = 0.0) -> list[float]:
-    """Quantization-aware fine-tuning of a fake-quantized StepModule (in place); returns losses.
+              distill: float = 0.0, holdout=None, check_every: int = 25) -> dict:
+    """Quantization-aware fine-tuning of a fake-quantized StepModule (in place).
+
     A small cosine-decayed learning rate: the weights start from a trained checkpoint. With a
-    teacher (the FP32 StepModule) and distill > 0 the loss is (partly) distillation (clip_loss)."""
+    teacher (the FP32 StepModule) and distill > 0 the loss is (partly) distillation (clip_loss).
+    With `holdout` batches (training clips QAT does not train on) the holdout loss is measured
+    before the first step and every `check_every` steps, and the weights with the lowest one are
+    kept: PTQ already answers much as FP32 does, and a step that makes the answers worse on clips
+    it did not see is not kept (step 0, the PTQ weights, can win).
+    -> {"losses": per batch, "checks": [(step, holdout loss)], "kept_step": step or None}"""
     if distill > 0.0 and teacher is None:
         raise ValueError("distill > 0 needs the FP32 teacher")
     if teacher is not None:
         teacher.eval()
+    checks, best = [], None
+
+    def check(step_i):
+        nonlocal best
+        loss = holdout_loss(qstep, holdout, teacher, distill)
+        checks.append((step_i, loss))
+        if best is None or loss < best[1]:
+            best = (step_i, loss, copy.deepcopy(qstep.state_dict()))
+
+    if holdout is not None:
+        check(0)
     qstep.train()
     opt = torch.optim.AdamW(qstep.parameters(), lr=lr, weight_decay=0.0)
     total = max_steps or epochs * max(1, _len(train_batches))
     losses, step_i = [], 0
+    done = False
     for _ in range(epochs):
         for frames, edges, labels in train_batches:
             device = next(qstep.parameters()).device
@@ -129,11 +147,35 @@ def fine_tune(qstep: torch.nn.Module, train_batches, epochs: int = 1, lr: float 
             step_i += 1
             if progress is not None:
                 progress(step_i, total, losses[-1])
-            if max_steps and step_i >= max_steps:
-                qstep.eval()
-                return losses
+            done = bool(max_steps and step_i >= max_steps)
+            if holdout is not None and (step_i % check_every == 0 or done):
+                check(step_i)
+                qstep.train()
+            if done:
+                break
+        if done:
+            break
+    if holdout is not None and checks[-1][0] != step_i:
+        check(step_i)
+    if best is not None:
+        qstep.load_state_dict(best[2])
     qstep.eval()
-    return losses
+    return {"losses": losses, "checks": checks, "kept_step": best[0] if best else None}
+
+
+@torch.no_grad()
+def holdout_loss(step, batches, teacher=None, distill: float = 0.0) -> float:
+    """clip_loss of a step module over held-out batches, averaged per clip (no augmentation)."""
+    step.eval()
+    total, n = 0.0, 0
+    for frames, edges, labels in batches:
+        device = next(step.parameters()).device
+        frames, edges, labels = frames.to(device), edges.to(device), labels.to(device)
+        loss, _ = clip_loss(step, frames, edges, labels, skip=frames.shape[1] // 2,
+                            teacher=teacher, distill=distill)
+        total += float(loss) * len(labels)
+        n += len(labels)
+    return total / max(1, n)
 
 
 def _len(x) -> int:

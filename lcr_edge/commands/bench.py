@@ -27,6 +27,19 @@ def _table(rows: list[dict], peak: dict | None) -> list[str]:
     return lines
 
 
+def _profile_table(prof: dict, top: int = 12) -> list[str]:
+    total = prof["total_ms"]
+    lines = [f"openvino {prof['precision']}: {total:.3f} ms in layers (median of "
+             f"{prof['frames']} frames), by layer type:"]
+    for r in prof["rows"][:top]:
+        lines.append(f"  {r['type']:<20} {r['ms']:>6.3f} ms {100 * r['ms'] / total:>4.0f} %  "
+                     f"{r['layers']:>3} layers  {', '.join(r['kernels'])[:60]}")
+    rest = prof["rows"][top:]
+    if rest:
+        lines.append(f"  {len(rest)} other types {sum(r['ms'] for r in rest):.3f} ms")
+    return lines
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def bench(
@@ -43,12 +56,21 @@ def register(app: typer.Typer) -> None:
                                        "'of peak' column."),
         bench_app: bool = typer.Option(False, "--benchmark-app",
                                        help="Cross-check OpenVINO rows with benchmark_app."),
+        profile: bool = typer.Option(False, "--profile",
+                                     help="Also show where OpenVINO's inference time goes, per "
+                                          "layer type (PERF_COUNT)."),
         as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
     ):
         """Benchmark every backend/precision of a model folder, frame by frame, single stream.
         Each configuration runs in its own process. Latency = preprocess + edges + inference."""
         from lcr_edge import artifact
-        from lcr_edge.bench import benchmark_app, configurations, matmul_peak, run_isolated
+        from lcr_edge.bench import (
+            benchmark_app,
+            configurations,
+            matmul_peak,
+            openvino_profile,
+            run_isolated,
+        )
         from lcr_edge.errors import LCRError
 
         meta = artifact.read_metadata(model)
@@ -74,10 +96,18 @@ def register(app: typer.Typer) -> None:
                 if "openvino" in meta["files"][p]:
                     path = artifact.model_file(model, meta, p, "openvino")
                     cross[p] = benchmark_app(str(path), threads)
+        profiles = []
+        if profile:
+            for b, p in configs:
+                if b == "openvino":
+                    if not as_json:
+                        typer.echo(f"profiling openvino {p} ...", err=True)
+                    profiles.append(openvino_profile(str(model), p, min(frames, 300), threads))
         load = os.getloadavg()
         result = {"model": str(model), "variant": meta["variant"], "threads": threads,
                   "cpu_count": os.cpu_count(), "load_average": load, "rows": rows,
-                  "matmul_peak_gmacs": peak_rates, "benchmark_app": cross}
+                  "matmul_peak_gmacs": peak_rates, "benchmark_app": cross,
+                  "openvino_profile": profiles}
         if as_json:
             typer.echo(json.dumps(result, indent=2))
             return
@@ -93,6 +123,9 @@ def register(app: typer.Typer) -> None:
             if r:
                 typer.echo(f"benchmark_app {p}: median {r.get('median', float('nan')):.3f} ms "
                            f"({r['command']})")
+        for prof in profiles:
+            for line in _profile_table(prof):
+                typer.echo(line)
         fp = {r["backend"]: r for r in rows if r["precision"] == "fp32"}
         for r in rows:
             if r["precision"] == "int8" and r["backend"] in fp:

@@ -22,6 +22,11 @@ def register(app: typer.Typer) -> None:
         distill: float = typer.Option(1.0, "--distill", min=0.0, max=1.0,
                                       help="QAT loss: 1 = match the FP32 model's outputs "
                                            "(distillation), 0 = the labels, or a blend."),
+        holdout: int = typer.Option(64, "--holdout", min=0,
+                                    help="Training clips QAT does not train on; it keeps the step "
+                                         "whose loss on them is lowest (0: the last step)."),
+        check_every: int = typer.Option(25, "--check-every", min=1,
+                                        help="QAT batches between two holdout checks."),
         batch_size: int = typer.Option(8, "--batch-size"),
         frames: int = typer.Option(None, "--frames", help="Frames per clip [default: the "
                                    "checkpoint's training setting, else 32]."),
@@ -44,7 +49,8 @@ def register(app: typer.Typer) -> None:
         from quantize.pipeline import QuantizeConfig, quantize_checkpoint
 
         cfg = QuantizeConfig(epochs=epochs, steps=steps, lr=lr, distill=distill,
-                             batch_size=batch_size, frames=frames, calibration=calibration,
+                             holdout=holdout, check_every=check_every, batch_size=batch_size,
+                             frames=frames, calibration=calibration,
                              train_limit=train_limit, val_limit=val_limit, workers=workers,
                              wkv_int8=wkv_int8, device=device)
         bar = None

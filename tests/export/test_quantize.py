@@ -34,7 +34,7 @@ def test_native_fake_quant_matches_nncf(tmp_path):
     assert 0 < (a - f).abs().max() < 0.5 * f.abs().max()  # quantized: close, not identical
     # QAT steps update the weights and keep the model finite
     before = [p.detach().clone() for p in qstep.parameters()]
-    losses = qat.fine_tune(qstep, testing.random_batches(2, 2, 4, 3), epochs=1, lr=1e-3)
+    losses = qat.fine_tune(qstep, testing.random_batches(2, 2, 4, 3), epochs=1, lr=1e-3)["losses"]
     assert len(losses) == 2 and all(np.isfinite(losses))
     assert any((p - q).abs().max() > 0 for p, q in zip(qstep.parameters(), before, strict=True))
     assert torch.isfinite(qstep(*example_inputs(model))[0]).all()
@@ -51,6 +51,20 @@ def test_native_fake_quant_matches_nncf(tmp_path):
     assert 0 < gap[1] < gap[0]
     with pytest.raises(ValueError, match="teacher"):
         qat.fine_tune(qstep, [(frames, edges, labels)], distill=0.5)
+    # Held-out selection: steps that help on the holdout clips are kept, steps that wreck the
+    # model are not (step 0 = the weights QAT started from).
+    held = [(frames, edges, labels)]
+    tuned = qat.fine_tune(qstep, held * 4, epochs=1, lr=1e-3, teacher=teacher, distill=1.0,
+                          holdout=held, check_every=2)
+    assert [c[0] for c in tuned["checks"]] == [0, 2, 4]
+    assert tuned["kept_step"] == min(tuned["checks"], key=lambda c: c[1])[0]
+    kept = qat.holdout_loss(qstep, held, teacher, 1.0)
+    assert abs(kept - min(c[1] for c in tuned["checks"])) < 1e-6
+    before = [p.detach().clone() for p in qstep.parameters()]
+    wrecked = qat.fine_tune(qstep, held * 3, epochs=1, lr=0.5, teacher=teacher, distill=1.0,
+                            holdout=held, check_every=1)
+    assert wrecked["kept_step"] == 0 and max(c[1] for c in wrecked["checks"]) > kept
+    assert all(torch.equal(p, q) for p, q in zip(qstep.parameters(), before, strict=True))
 
 
 def test_int8_onnx_is_plain_qdq(tiny_int8):
@@ -103,6 +117,25 @@ def test_bench_cli_json(tiny_int8):
         assert set(r["stages_ms"]) == {"preprocess", "edges", "inference"}
         assert not r["torch_imported"]
         assert r["macs_per_frame"] == read_metadata(tiny_int8)["macs_per_frame"]
+
+
+def test_bench_profile_says_where_openvino_spends_its_time(tiny_int8):
+    res = CliRunner().invoke(app, ["bench", "--model", str(tiny_int8), "--backend", "openvino",
+                                   "--precision", "int8", "--frames", "5", "--no-peak",
+                                   "--threads", "1", "--profile", "--json"])
+    assert res.exit_code == 0, res.output
+    (prof,) = json.loads(res.output)["openvino_profile"]
+    assert prof["precision"] == "int8" and prof["frames"] == 5
+    types = {r["type"]: r for r in prof["rows"]}
+    # the INT8 model's quantized layers run INT8 kernels, and the parts add up to the total
+    assert any("i8" in k.lower() for r in types.values() for k in r["kernels"])
+    assert all(r["ms"] >= 0 and r["layers"] >= 1 for r in prof["rows"])
+    assert prof["total_ms"] > 0
+    assert abs(sum(r["ms"] for r in prof["rows"]) - prof["total_ms"]) < 0.5 * prof["total_ms"]
+    res = CliRunner().invoke(app, ["bench", "--model", str(tiny_int8), "--backend", "openvino",
+                                   "--precision", "int8", "--frames", "5", "--no-peak",
+                                   "--threads", "1", "--profile"])
+    assert res.exit_code == 0 and "by layer type" in res.output, res.output
 
 
 def test_eval_of_an_exported_folder_runs_its_int8_file_clip_by_clip(tiny_int8, tmp_path):
