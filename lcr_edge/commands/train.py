@@ -72,7 +72,9 @@ def register(app: typer.Typer) -> None:
         horizon: int = typer.Option(None, help="--stream with a folder: restart the state every N "
                                     "frames in two staggered lanes; 0 = never [default: the "
                                     "model's training clip length]."),
-        out: Path = typer.Option(None, "--out", help="Folder for confusion.png and metrics.json."),
+        out: Path = typer.Option(None, "--out", help="Folder for confusion.png and metrics.json "
+                                 "[default: MODEL's folder/eval-SPLIT; runs/bundled-model/eval-SPLIT "
+                                 "for the bundled model]."),
         as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     ):
         """Clip accuracy (top-1/top-5 with the paper's score and the last frame's, per class, a
@@ -103,7 +105,13 @@ def register(app: typer.Typer) -> None:
             with tqdm(total=len(ds), desc="eval", leave=False, disable=as_json) as bar:
                 res = predict(net, make_loader(ds, batch, False, workers), progress=bar)
         m = res.metrics()
-        out = out or (Path(model) if Path(model).is_dir() else Path(model).parent) / f"eval-{split}"
+        if out is None:
+            from lcr_edge.engine import BUNDLED_MODEL
+
+            home = Path(model) if Path(model).is_dir() else Path(model).parent
+            if home.resolve() == BUNDLED_MODEL.resolve():  # never write into the installed package
+                home = Path("runs") / "bundled-model"
+            out = home / f"eval-{split}"
         out.mkdir(parents=True, exist_ok=True)
         plot_confusion(res.confusion(), res.labels, out / "confusion.png",
                        f"{Path(model).name} on {split}: top-1 {100 * m.get('top1_paper', 0):.1f} %")

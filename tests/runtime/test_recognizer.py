@@ -152,3 +152,26 @@ def test_the_bundled_model_fires_the_demo_clips_six_gestures_in_order():
         fired += [ev.gesture for ev in eng.step(f.image, f.t, f.index).events if ev.kind == "single"]
     info = json.loads(engine.DEMO_CLIP.with_suffix(".json").read_text())
     assert fired == [e["label"] for e in info["events"]]
+
+
+def test_eval_of_the_bundled_model_writes_its_report_outside_the_package(tmp_path, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from lcr_edge import engine
+    from lcr_edge.cli import app
+    from lcr_edge.labels import JESTER_LABELS
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
+    from jester_fixture import make_jester
+
+    data = make_jester(tmp_path / "jester", per_class=0, frames=8, labels=JESTER_LABELS)
+    before = sorted(p.name for p in engine.BUNDLED_MODEL.iterdir())
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["eval", "--model", str(engine.BUNDLED_MODEL), "--data", str(data),
+                                   "--workers", "0", "--json"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in engine.BUNDLED_MODEL.iterdir()) == before
+    assert (tmp_path / "runs" / "bundled-model" / "eval-validation" / "metrics.json").is_file()
