@@ -2,11 +2,11 @@
 
     python benchmarks/export_speed.py [--variants lcr-s lcr] [--threads 2] [--frames 500]
 
-For each variant: a random-weight checkpoint, `quantize_model` with post-training INT8 calibrated
-on noise (no dataset needed), then `lcr-edge bench` on the folder (all backends, FP32 and INT8),
-plus OpenVINO's benchmark_app on the stateless IRs. Folders land in runs/export-speed/<variant>.
-Run it on a quiet machine (`uptime`): the load average is printed with the results.
-"""
+For each variant: a random-weight checkpoint (as `lcr-edge train` builds it), `quantize_model`
+with post-training INT8 calibrated on noise (no dataset needed), then `lcr-edge bench` on the
+folder (all backends, FP32 and INT8), plus OpenVINO's benchmark_app on the stateless IRs. Folders
+land in runs/export-speed/<variant>. Run it on a quiet machine (`uptime`): the load average is
+printed with the results."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def build(variant: str, out: Path) -> Path:
     folder = out / variant
     if (folder / "model.json").is_file():
         return folder
-    ckpt_path = testing.tiny_checkpoint(out / f"{variant}.pt", variant, num_classes=27)
+    # the architecture `lcr-edge train` builds by default (conv stem, frame difference, max head)
+    ckpt_path = testing.tiny_checkpoint(out / f"{variant}.pt", variant, num_classes=27, stem="conv",
+                                        motion="diff", head="max")
     model, ckpt = load_checkpoint(ckpt_path)
     batches = testing.random_batches(n=4, batch=2, frames=16, classes=27)
     quantize_model(model, ckpt, ckpt_path, folder, batches, None,

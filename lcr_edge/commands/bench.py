@@ -117,8 +117,9 @@ def register(app: typer.Typer) -> None:
         for line in _table(rows, peak_rates):
             typer.echo(line)
         if peak_rates:
-            typer.echo(f"MatMul peak (OpenVINO, 512x1024x1024): FP32 {peak_rates['fp32']:.0f}, "
-                       f"INT8 {peak_rates['int8']:.0f} GMAC/s")
+            k = peak_rates["kernels"]
+            typer.echo(f"MatMul peak (OpenVINO, 512x1024x1024): FP32 {peak_rates['fp32']:.0f} "
+                       f"({k['fp32']}), INT8 {peak_rates['int8']:.0f} GMAC/s ({k['int8']})")
         for p, r in cross.items():
             if r:
                 typer.echo(f"benchmark_app {p}: median {r.get('median', float('nan')):.3f} ms "

@@ -119,6 +119,16 @@ def test_bench_cli_json(tiny_int8):
         assert r["macs_per_frame"] == read_metadata(tiny_int8)["macs_per_frame"]
 
 
+def test_matmul_peak_probe_runs_an_int8_kernel_for_int8():
+    """The 'of peak' column compares INT8 rows with an INT8 product, not an FP32 fallback."""
+    from lcr_edge.bench import matmul_peak
+
+    peak = matmul_peak(1, seconds=0.02, shape=(64, 256, 256))
+    assert "i8" in peak["kernels"]["int8"].lower()
+    assert "f32" in peak["kernels"]["fp32"].lower()
+    assert peak["int8"] > 0 and peak["fp32"] > 0
+
+
 def test_bench_profile_says_where_openvino_spends_its_time(tiny_int8):
     res = CliRunner().invoke(app, ["bench", "--model", str(tiny_int8), "--backend", "openvino",
                                    "--precision", "int8", "--frames", "5", "--no-peak",
