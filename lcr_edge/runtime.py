@@ -230,7 +230,7 @@ class Recognizer:
         clip length the model was trained on (model.json `sampling.frames`), else 0."""
         path = Path(artifact_dir)
         if backend == "torch" and path.is_file():
-            return cls._from_checkpoint(path, threads)
+            return cls._from_checkpoint(path, threads, horizon)
         meta = artifact.read_metadata(path)
         if backend not in BACKENDS:
             raise LCRError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -245,15 +245,27 @@ class Recognizer:
         return cls(first, meta, precision, horizon, second)
 
     @classmethod
-    def _from_checkpoint(cls, path: Path, threads):
+    def _from_checkpoint(cls, path: Path, threads, horizon: int | None = None):
+        import copy
+
         from lcr_edge.model.checkpoint import read_checkpoint
 
         ckpt = read_checkpoint(path)
-        meta = {"labels": ckpt["labels"], "frame_rate": ckpt.get("frame_rate", 12.0),
-                "variant": ckpt["config"].get("variant"), **ckpt.get("preprocess", {})}
+        sampling = ckpt.get("sampling") or {}
+        meta = {"labels": ckpt["labels"],
+                "frame_rate": sampling.get("frame_rate") or ckpt.get("frame_rate", 12.0),
+                "variant": ckpt["config"].get("variant"), "sampling": sampling,
+                **ckpt.get("preprocess", {})}
         if "input_size" not in meta:
             meta.update(Preprocess().to_dict())
-        return cls(TorchBackend(path.parent, meta, "fp32", threads, checkpoint=path), meta, "fp32")
+        if horizon is None:  # as for an exported folder: the clip length it was trained on
+            horizon = int(sampling.get("frames") or 0)
+        first = TorchBackend(path.parent, meta, "fp32", threads, checkpoint=path)
+        second = None
+        if horizon:
+            second = copy.copy(first)  # the same weights, a state of its own
+            second.reset()
+        return cls(first, meta, "fp32", horizon, second)
 
     def reset(self) -> None:
         """Start a new stream: the recurrent state back to zeros."""

@@ -41,38 +41,15 @@ class StreamModel:
     """Per-frame probabilities from a checkpoint (torch) or an exported folder (Recognizer)."""
 
     def __init__(self, path: str | Path, backend: str = "openvino", horizon: int | None = None):
+        from lcr_edge.engine import load_recognizer
+
         path = Path(path)
-        if path.is_dir():
-            from lcr_edge.engine import load_recognizer
-
-            self._rec = load_recognizer(path, backend, horizon=horizon)
-            self.horizon = self._rec.horizon
-            self.labels, self.frame_rate = list(self._rec.labels), float(self._rec.frame_rate)
-            self._step, self.reset = self._rec.step, self._rec.reset
-        else:
-            import torch
-
-            from lcr_edge.model.checkpoint import load_checkpoint
-            from lcr_edge.preprocess import Preprocess
-
-            model, ckpt = load_checkpoint(path)
-            pre = Preprocess.from_dict(ckpt["preprocess"])
-            self.labels = list(ckpt["labels"])
-            self.horizon = 0  # a checkpoint runs one state for ever
-            self.frame_rate = float(ckpt.get("sampling", {}).get("frame_rate", SOURCE_FPS))
-            state = {"s": model.initial_state(1)}
-
-            def step(frame):
-                x, e = pre(frame)
-                with torch.no_grad():
-                    logits, state["s"] = model.step(torch.from_numpy(x)[None],
-                                                    torch.from_numpy(e)[None], state["s"])
-                return torch.softmax(logits[0], -1).numpy()
-
-            def reset():
-                state["s"] = model.initial_state(1)
-
-            self._step, self.reset = step, reset
+        if not path.is_dir():
+            backend = "torch"  # a checkpoint: FP32 in PyTorch, with the same horizon lanes
+        self._rec = load_recognizer(path, backend, horizon=horizon)
+        self.horizon = self._rec.horizon
+        self.labels, self.frame_rate = list(self._rec.labels), float(self._rec.frame_rate)
+        self._step, self.reset = self._rec.step, self._rec.reset
 
     def run(self, frames: list[np.ndarray], source_fps: float = SOURCE_FPS):
         """-> (probabilities [T', K], source frame index of each model frame)."""

@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
         profile: str = typer.Option("media", help="--stream: profile whose [events] rules apply."),
         backend: str = typer.Option("openvino", help="With a folder: runtime backend "
                                     "(openvino, onnxruntime)."),
-        horizon: int = typer.Option(None, help="--stream with a folder: restart the state every N "
+        horizon: int = typer.Option(None, help="--stream: restart the state every N "
                                     "frames in two staggered lanes; 0 = never [default: the "
                                     "model's training clip length]."),
         out: Path = typer.Option(None, "--out", help="Folder for confusion.png and metrics.json "

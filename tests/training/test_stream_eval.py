@@ -41,7 +41,7 @@ def test_eval_stream_end_to_end_on_a_tiny_checkpoint(tmp_path):
     torch.manual_seed(0)
     model = create_model("lcr-s", dim=32)
     ckpt = tmp_path / "tiny.pt"
-    save_checkpoint(ckpt, model, JESTER_LABELS, sampling={"frame_rate": 4.0})
+    save_checkpoint(ckpt, model, JESTER_LABELS, sampling={"frame_rate": 4.0, "frames": 6})
     res = CliRunner().invoke(app, ["eval", "--stream", "--model", str(ckpt), "--streams", "1",
                                    "--gestures", "2", "--json"])
     assert res.exit_code == 0, res.output
@@ -49,6 +49,37 @@ def test_eval_stream_end_to_end_on_a_tiny_checkpoint(tmp_path):
     assert m["streams"] == 1 and m["true_gestures"] == 2 and m["model_frame_rate"] == 4.0
     assert 0.0 <= m["event_accuracy"] <= 1.0 and m["idle_minutes"] > 0
     assert len(m["per_stream"][0]["truth"]) == 2
+    # a checkpoint runs with the horizon lanes of its training clip length, as an export does
+    assert m["horizon"] == 6
+
+
+def test_a_checkpoints_recognizer_answers_from_fresh_lanes_like_an_export(tmp_path):
+    from lcr_edge.runtime import Recognizer, softmax
+
+    torch.manual_seed(0)
+    model = create_model("lcr-s", dim=32, num_classes=5)
+    ckpt = tmp_path / "tiny.pt"
+    save_checkpoint(ckpt, model, JESTER_LABELS[:5], sampling={"frame_rate": 4.0, "frames": 4})
+    rec = Recognizer.open(ckpt, backend="torch")
+    assert rec.horizon == 4 and rec.frame_rate == 4.0
+    assert Recognizer.open(ckpt, backend="torch", horizon=0).horizon == 0
+    g = torch.Generator().manual_seed(1)
+    frames = [(torch.randn(1, 3, 112, 112, generator=g).numpy(),
+               (torch.rand(1, 1, 112, 112, generator=g) > 0.8).float().numpy()) for _ in range(9)]
+    got = [rec.step_prepared(x, e) for x, e in frames]
+
+    def fresh(start, end):  # the model run from a zero state over frames[start:end + 1]
+        state = model.initial_state(1)
+        with torch.no_grad():
+            for x, e in frames[start:end + 1]:
+                logits, state = model.step(torch.from_numpy(x), torch.from_numpy(e), state)
+        return softmax(logits[0].numpy())
+
+    # lane 0 restarts at frames 4, 8; lane 1 at 2, 6. At frame 7 lane 0 has seen 4..7 and lane 1
+    # 6..7: the answer is the longer history's; at frame 8, lane 1's (6..8).
+    np.testing.assert_allclose(got[7], fresh(4, 7), atol=1e-5)
+    np.testing.assert_allclose(got[8], fresh(6, 8), atol=1e-5)  # lane 0 restarted at 8
+    np.testing.assert_allclose(got[3], fresh(0, 3), atol=1e-5)
 
 
 def test_clip_eval_without_data_says_so(tmp_path):
