@@ -57,10 +57,11 @@ def _loader(data: Path, ckpt: dict, split: str, train: bool, limit: int | None, 
     if limit and limit < len(ds.clips):  # evenly spaced, so every class keeps some clips
         idx = np.linspace(0, len(ds.clips) - 1, limit).round().astype(int)
         ds.clips = [ds.clips[i] for i in idx]
-    if holdout:  # evenly spaced clips set aside (every class keeps some): part "holdout" or "rest"
-        if holdout >= len(ds.clips):
-            raise LCRError(f"{data}: cannot hold out {holdout} of {len(ds.clips)} {split} clips")
-        held = set(np.linspace(0, len(ds.clips) - 1, holdout).round().astype(int).tolist())
+    if holdout or part == "holdout":
+        # evenly spaced clips set aside (every class keeps some); a small set keeps at least
+        # three quarters of its clips for training (and may hold out none)
+        n = min(holdout, len(ds.clips) // 4)
+        held = set(np.linspace(0, len(ds.clips) - 1, n).round().astype(int).tolist()) if n else set()
         ds.clips = [c for i, c in enumerate(ds.clips) if (i in held) == (part == "holdout")]
     return make_loader(ds, batch_size=batch_size, shuffle=shuffle, workers=workers)
 
@@ -79,10 +80,12 @@ def train_loader(data, ckpt: dict, limit: int | None = None, frames: int = 32,
 
 def holdout_loader(data, ckpt: dict, holdout: int, limit: int | None = None, frames: int = 32,
                    batch_size: int = 8, workers: int = 2):
-    """`holdout` training clips, evenly spaced, as validation sees them (no augmentation): QAT
-    picks its step on them and never trains on them; the validation split stays untouched."""
-    return _loader(Path(data), ckpt, "train", False, limit, frames, batch_size, workers, False,
-                   holdout, "holdout")
+    """`holdout` training clips (at most a quarter of them), evenly spaced, as validation sees
+    them (no augmentation): QAT picks its step on them and never trains on them; the validation
+    split stays untouched. None when the training split is too small to spare any."""
+    loader = _loader(Path(data), ckpt, "train", False, limit, frames, batch_size, workers, False,
+                     holdout, "holdout")
+    return loader if len(loader.dataset) else None
 
 
 def score_window(ckpt: dict) -> int:

@@ -86,10 +86,9 @@ def quantize_checkpoint(ckpt_path: Path, data: Path, out: Path, cfg: QuantizeCon
     holdout = cfg.holdout if cfg.epochs > 0 else 0
     train = evaluate.train_loader(data, ckpt, cfg.train_limit, cfg.frames, cfg.batch_size,
                                   cfg.workers, holdout)
-    held = None
-    if holdout:
-        held = evaluate.Triples(evaluate.holdout_loader(data, ckpt, holdout, cfg.train_limit,
-                                                        cfg.frames, cfg.batch_size, cfg.workers))
+    held = evaluate.holdout_loader(data, ckpt, holdout, cfg.train_limit, cfg.frames,
+                                   cfg.batch_size, cfg.workers) if holdout else None
+    held = evaluate.Triples(held) if held is not None else None
     return quantize_model(model, ckpt, Path(ckpt_path), Path(out), evaluate.Triples(train),
                           evaluate.Triples(val), cfg, log, progress, holdout=held)
 

@@ -169,3 +169,41 @@ def test_eval_of_an_exported_folder_runs_its_int8_file_clip_by_clip(tiny_int8, t
     res = CliRunner().invoke(app, ["eval", "--model", str(tiny_int8), "--data", str(data),
                                    "--backend", "torch"])
     assert "openvino or onnxruntime" in str(res.exception)
+
+
+def test_quantize_cli_on_a_dataset_folder_holds_out_training_clips(tmp_path):
+    """`lcr-edge quantize CKPT --data DIR`: the whole path a user runs, on a tiny Jester folder.
+    12 training clips: 3 held out (a quarter; --holdout 64 asks for more), QAT checks them."""
+    import sys
+    from pathlib import Path
+
+    from lcr_edge.labels import JESTER_LABELS
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
+    from jester_fixture import make_jester
+
+    data = make_jester(tmp_path / "jester", per_class=4, frames=4, labels=JESTER_LABELS[:3])
+    ckpt = testing.tiny_checkpoint(tmp_path / "t.pt", dim=16, num_classes=3)
+    out = tmp_path / "int8"
+    res = CliRunner().invoke(app, ["quantize", str(ckpt), "--data", str(data), "--out", str(out),
+                                   "--steps", "2", "--check-every", "1", "--calibration", "8",
+                                   "--frames", "4", "--batch-size", "2", "--workers", "0"])
+    assert res.exit_code == 0, res.output
+    assert "PTQ-INT8" in res.output and "QAT-INT8" in res.output
+    meta = read_metadata(out)
+    q = meta["quantization"]
+    assert [c[0] for c in q["qat_holdout_checks"]] == [0, 1, 2]
+    assert q["qat_kept_step"] in (0, 1, 2) and q["qat_batches"] == 2
+    assert {"fp32", "ptq_int8", "qat_int8"} <= set(meta["accuracy"])
+    assert meta["accuracy"]["fp32"]["clips"] == 3
+    rec = Recognizer.open(out)
+    assert rec.precision == "int8" and rec.step(testing.clip(1)[0]).shape == (3,)
+    from lcr_edge.model.checkpoint import read_checkpoint
+    from quantize import evaluate
+
+    c = read_checkpoint(ckpt)
+    held = evaluate.holdout_loader(data, c, 64, frames=4, workers=0)
+    rest = evaluate.train_loader(data, c, frames=4, workers=0, holdout=64)
+    assert len(held.dataset) == 3 and len(rest.dataset) == 9
+    assert not {x.key for x in held.dataset.clips} & {x.key for x in rest.dataset.clips}
+    assert len(evaluate.holdout_loader(data, c, 2, frames=4, workers=0).dataset) == 2
