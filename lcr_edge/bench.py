@@ -114,16 +114,17 @@ def openvino_profile(folder: str, precision: str, frames: int = 300, threads: in
         if i < warmup:
             continue
         run: dict[str, float] = {}
+        count: dict[str, int] = {}
         for info in backend.request.profiling_info:
             if info.status != info.Status.EXECUTED:
                 continue
             ms = info.real_time.total_seconds() * 1e3
             run[info.node_type] = run.get(info.node_type, 0.0) + ms
+            count[info.node_type] = count.get(info.node_type, 0) + 1
             kernels.setdefault(info.node_type, set()).add(info.exec_type)
-            if i == warmup:
-                layers[info.node_type] = layers.get(info.node_type, 0) + 1
         for k, v in run.items():
             per_type.setdefault(k, []).append(v)
+            layers[k] = max(layers.get(k, 0), count[k])  # some run on some frames only
         totals.append(sum(run.values()))
     rows = [{"type": k, "ms": float(np.median(v)), "layers": layers.get(k, 0),
              "kernels": sorted(kernels[k])} for k, v in per_type.items()]
