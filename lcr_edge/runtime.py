@@ -70,29 +70,35 @@ class OpenVINOBackend:
                      {p.any_name: list(p.shape) for p in self.compiled.outputs}, stateful)
         self.request = self.compiled.create_infer_request()
         self.stateful, self.path = stateful, path
-        self.carrier = None if stateful else _StateCarrier(meta["state"][0]["shape"])
+        # The request reads its inputs from these buffers (bound once, shared memory): a frame
+        # costs a copy into them, not the conversion of a dict of arrays on every call.
+        shapes = {name: meta["inputs"][name] for name in INPUTS}
+        if not stateful:
+            shapes[STATE_IN] = meta["state"][0]["shape"]
+        self._inputs = {name: np.zeros(shape, np.float32) for name, shape in shapes.items()}
+        for name, buf in self._inputs.items():
+            self.request.set_tensor(name, ov.Tensor(buf, shared_memory=True))
         self.reset()
 
     def reset(self):
         if self.stateful:
             self.request.reset_state()
         else:
-            self.carrier.reset()
+            self._inputs[STATE_IN][...] = 0.0
 
     def infer(self, frame: np.ndarray, edge: np.ndarray) -> np.ndarray:
         """frame [1,3,S,S], edge [1,1,S,S] float32 -> logits [K] (a copy)."""
-        inputs = {"frame": frame, "edge": edge}
-        if not self.stateful:
-            inputs[STATE_IN] = self.carrier.state
-        out = self.request.infer(inputs, share_inputs=True, share_outputs=True)
-        if not self.stateful:
-            self.carrier.state = out[STATE_OUT].copy()  # the output buffer is reused next call
-        return out[LOGITS][0].copy()
+        np.copyto(self._inputs["frame"], frame)
+        np.copyto(self._inputs["edge"], edge)
+        self.request.infer()
+        if not self.stateful:  # the new state is the next call's input
+            np.copyto(self._inputs[STATE_IN], self.request.get_tensor(STATE_OUT).data)
+        return self.request.get_tensor(LOGITS).data[0].copy()
 
     def current_state(self) -> np.ndarray:
         if self.stateful:
             return np.array(self.request.query_state()[0].state.data)
-        return self.carrier.state.copy()
+        return self._inputs[STATE_IN].copy()
 
 
 class OnnxRuntimeBackend:

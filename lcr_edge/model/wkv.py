@@ -130,20 +130,19 @@ def bi_wkv_reference(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch
     rb, kb, vb = blocks(r), blocks(k), blocks(v)
 
     # Each block's keys summarised as an N x N state, decayed to the block's end (for queries to
-    # its right... i.e. the causal pass) and to its start (for the reverse pass).
-    to_end = (kb * w_out).transpose(-1, -2) @ vb  # [B, H, nb, N, N]: sum_j w^(e-1-j) k_j^T v_j
-    to_start = (kb * w_in).transpose(-1, -2) @ vb  # sum_j w^(j-s) k_j^T v_j
+    # its right, i.e. the causal pass) and to its start (for the reverse pass): both in one matmul,
+    # [to_end; to_start] stacked on the key channels.
+    kw = torch.cat([kb * w_out, kb * w_in], dim=-1)  # [B, H, nb, L, 2N]
+    states = kw.transpose(-1, -2) @ vb  # [B, H, nb, 2N, N]: sum_j w^(e-1-j) k_j^T v_j; w^(j-s) ...
 
     # State entering block I from the left: sum_{J<I} diag(w^(L(I-J-1))) to_end_J; from the right
-    # likewise with J > I. One matmul over the block axis per (head, key channel).
-    def mix(states, decay):  # states [B,H,nb,N,N], decay [H,N,nb,nb] -> [B,H,nb,N,N]
-        s = states.permute(1, 3, 2, 0, 4).reshape(H, N, nb, B * N)
-        return (decay @ s).reshape(H, N, nb, B, N).permute(3, 0, 2, 1, 4)
-
-    left = mix(to_end, carry)
-    right = mix(to_start, carry.transpose(-1, -2))
+    # likewise with J > I. One matmul over the block axis per (head, key channel), both directions
+    # at once: the result is [left; right] stacked on the key channels, as rq below wants it.
+    decay = torch.cat([carry, carry.transpose(-1, -2)], dim=1)  # [H, 2N, nb, nb]
+    s = states.permute(1, 3, 2, 0, 4).reshape(H, 2 * N, nb, B * N)
+    left_right = (decay @ s).reshape(H, 2 * N, nb, B, N).permute(3, 0, 2, 1, 4)  # [B, H, nb, 2N, N]
     rq = torch.cat([rb * w_in, rb * w_out], dim=-1)  # [B, H, nb, L, 2N]
-    y = rq @ torch.cat([left, right], dim=-2)  # [B, H, nb, L, N]
+    y = rq @ left_right  # [B, H, nb, L, N]
 
     # Inside a block: A exactly, L x L per block.
     if matmul_blocks is None:

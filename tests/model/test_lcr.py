@@ -287,3 +287,32 @@ def test_compiled_unit_step_matches_eager_values_and_gradients():
         grads.append({n: p.grad for n, p in m.named_parameters()})
     for n in grads[0]:
         torch.testing.assert_close(grads[1][n], grads[0][n], rtol=1e-3, atol=1e-6, msg=n)
+
+
+@pytest.mark.parametrize("grid", [1, 3, 14])
+def test_q_shift_gather_equals_the_pad_slice_reference(grid):
+    """The Gather form (what runs and exports) moves every channel quarter exactly as pad + slice
+    + cat does, borders zero and CLS unshifted, for one tensor and for two concatenated ones."""
+    from lcr_edge.model.lcr import QShift, q_shift_reference
+
+    x, h = torch.randn(2, 2, grid * grid + 1, 16).unbind(0)
+    assert torch.equal(QShift(grid)(x), q_shift_reference(x, grid))
+    both = QShift(grid, parts=2)(torch.cat([x, h], -1))
+    assert torch.equal(both, torch.cat([q_shift_reference(x, grid), q_shift_reference(h, grid)], -1))
+    if grid == 3:  # the centre token's quarters come from its left, right, upper, lower neighbour
+        g = torch.arange(10.0)[None, :, None].expand(1, 10, 4)
+        shifted = QShift(3)(g)[0]
+        assert shifted[4].tolist() == [3.0, 5.0, 1.0, 7.0]
+        assert shifted[0].tolist() == [0.0, 1.0, 0.0, 3.0]  # corner: left and top are off-grid
+        assert shifted[9].tolist() == [9.0] * 4  # CLS
+
+
+def test_q_shift_gradient_equals_the_reference():
+    """Training backpropagates through the Gather (a scatter-add) to the same gradient."""
+    from lcr_edge.model.lcr import QShift, q_shift_reference
+
+    x = torch.randn(2, 50, 8, requires_grad=True)
+    w = torch.randn(2, 50, 8)
+    (g1,) = torch.autograd.grad((QShift(7)(x) * w).sum(), x)
+    (g2,) = torch.autograd.grad((q_shift_reference(x, 7) * w).sum(), x)
+    assert torch.equal(g1, g2)
