@@ -132,7 +132,8 @@ def bi_wkv_reference(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch
     # Each block's keys summarised as an N x N state, decayed to the block's end (for queries to
     # its right, i.e. the causal pass) and to its start (for the reverse pass): both in one matmul,
     # [to_end; to_start] stacked on the key channels.
-    kw = torch.cat([kb * w_out, kb * w_in], dim=-1)  # [B, H, nb, L, 2N]
+    # (a broadcast product lays the two out side by side, as a concat would, in one fused op)
+    kw = (kb[..., None, :] * torch.stack([w_out, w_in], dim=-2)).flatten(-2)  # [B, H, nb, L, 2N]
     states = kw.transpose(-1, -2) @ vb  # [B, H, nb, 2N, N]: sum_j w^(e-1-j) k_j^T v_j; w^(j-s) ...
 
     # State entering block I from the left: sum_{J<I} diag(w^(L(I-J-1))) to_end_J; from the right
@@ -141,7 +142,7 @@ def bi_wkv_reference(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch
     decay = torch.cat([carry, carry.transpose(-1, -2)], dim=1)  # [H, 2N, nb, nb]
     s = states.permute(1, 3, 2, 0, 4).reshape(H, 2 * N, nb, B * N)
     left_right = (decay @ s).reshape(H, 2 * N, nb, B, N).permute(3, 0, 2, 1, 4)  # [B, H, nb, 2N, N]
-    rq = torch.cat([rb * w_in, rb * w_out], dim=-1)  # [B, H, nb, L, 2N]
+    rq = (rb[..., None, :] * torch.stack([w_in, w_out], dim=-2)).flatten(-2)  # [B, H, nb, L, 2N]
     y = rq @ left_right  # [B, H, nb, L, N]
 
     # Inside a block: A exactly, L x L per block.
