@@ -305,8 +305,9 @@ class ActionRunner:
                 results.append(ActionResult(event.gesture, event.kind, str(action), True,
                                             msg or ""))
             except Exception as exc:  # an action failing must never stop recognition
-                results.append(ActionResult(event.gesture, event.kind, str(action), False,
-                                            f"{type(exc).__name__}: {exc}"))
+                # our own errors are written for users; anything else says what it was
+                why = str(exc) if isinstance(exc, LCRError) else f"{type(exc).__name__}: {exc}"
+                results.append(ActionResult(event.gesture, event.kind, str(action), False, why))
         return results
 
 

@@ -20,7 +20,12 @@ def headless_handlers(dry_run: bool) -> dict:
     if dry_run:
         return {kind: (lambda arg: "dry run: not executed") for kind in ACTION_KINDS}
 
+    told = []
+
     def player(cmd: str) -> str:
+        if told:  # the whole story once; a demo clip fires half a dozen player actions
+            raise LCRError("app window only (see above)")
+        told.append(True)
         raise LCRError("the built-in player exists only in the app window (lcr-edge app); "
                        "use the mpris profile to drive another player")
 
