@@ -11,10 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it is to set it: do it once, at import,
+    os.umask(mask)      # not on every write (another thread creating a file meanwhile gets 0)
     return mask
+
+
+_UMASK = _read_umask()
 
 
 @contextmanager
@@ -28,7 +31,7 @@ def atomic_path(path: str | os.PathLike):
         yield Path(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a plain open() would not
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it 0600; a plain open() would not
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -203,6 +203,11 @@ def default_precision(meta: dict, backend: str) -> str:
     return have[0] if have else "fp32"
 
 
+def _trained_horizon(meta: dict) -> int:
+    """The clip length the model was trained on (`sampling.frames`), 0 when unknown."""
+    return int((meta.get("sampling") or {}).get("frames") or 0)
+
+
 class Recognizer:
     """Streaming gesture recognizer over one exported model; see the module docstring.
 
@@ -245,7 +250,7 @@ class Recognizer:
         if precision is None:
             precision = default_precision(meta, backend)
         if horizon is None:
-            horizon = int((meta.get("sampling") or {}).get("frames") or 0)
+            horizon = _trained_horizon(meta)
         first = open_backend(path, backend, precision, threads, verify)
         second = open_backend(path, backend, precision, threads, False) if horizon else None
         return cls(first, meta, precision, horizon, second)
@@ -264,8 +269,8 @@ class Recognizer:
                 **ckpt.get("preprocess", {})}
         if "input_size" not in meta:
             meta.update(Preprocess().to_dict())
-        if horizon is None:  # as for an exported folder: the clip length it was trained on
-            horizon = int(sampling.get("frames") or 0)
+        if horizon is None:  # as for an exported folder
+            horizon = _trained_horizon(meta)
         first = TorchBackend(path.parent, meta, "fp32", threads, checkpoint=path)
         second = None
         if horizon:
