@@ -86,24 +86,10 @@ def register(app: typer.Typer) -> None:
             from lcr_edge.errors import LCRError
 
             raise LCRError("clip evaluation needs --data DIR (or use --stream)")
-        from tqdm import tqdm
-
         from lcr_edge.io import write_json
-        from lcr_edge.model.checkpoint import load_checkpoint
-        from lcr_edge.preprocess import Preprocess
-        from training.data import ClipDataset, make_loader
-        from training.evaluate import plot_confusion, predict
+        from training.evaluate import plot_confusion
 
-        if Path(model).is_dir():
-            res = _predict_exported(model, data, split, frames, backend, batch, workers, as_json)
-        else:
-            net, ckpt = load_checkpoint(model)
-            sampling = ckpt.get("sampling", {})
-            ds = ClipDataset.from_dir(data, split, frames or sampling.get("frames", 32), train=False,
-                                      stride=sampling.get("stride", 1), labels=ckpt["labels"],
-                                      preprocess=Preprocess.from_dict(ckpt["preprocess"]))
-            with tqdm(total=len(ds), desc="eval", leave=False, disable=as_json) as bar:
-                res = predict(net, make_loader(ds, batch, False, workers), progress=bar)
+        res = predict_clips(model, data, split, frames, backend, batch, workers, as_json)
         m = res.metrics()
         if out is None:
             from lcr_edge.engine import BUNDLED_MODEL
@@ -126,6 +112,29 @@ def register(app: typer.Typer) -> None:
         for name, acc in m["per_class"].items():
             typer.echo(f"  {name:<32} {100 * acc:6.1f} %")
         typer.echo(f"confusion matrix: {out / 'confusion.png'}")
+
+
+def predict_clips(model, data, split="validation", frames=None, backend="openvino", batch=8,
+                  workers=2, quiet=False):
+    """Per-frame probabilities of every clip of `data`'s `split`, as `lcr-edge eval` scores them
+    (a `training.evaluate.EvalResult`, with the clip keys): a checkpoint in PyTorch, an exported
+    folder frame by frame through `backend` (its INT8 file where it has one)."""
+    from tqdm import tqdm
+
+    from lcr_edge.model.checkpoint import load_checkpoint
+    from lcr_edge.preprocess import Preprocess
+    from training.data import ClipDataset, make_loader
+    from training.evaluate import predict
+
+    if Path(model).is_dir():
+        return _predict_exported(model, data, split, frames, backend, batch, workers, quiet)
+    net, ckpt = load_checkpoint(model)
+    sampling = ckpt.get("sampling", {})
+    ds = ClipDataset.from_dir(data, split, frames or sampling.get("frames", 32), train=False,
+                              stride=sampling.get("stride", 1), labels=ckpt["labels"],
+                              preprocess=Preprocess.from_dict(ckpt["preprocess"]))
+    with tqdm(total=len(ds), desc="eval", leave=False, disable=quiet) as bar:
+        return predict(net, make_loader(ds, batch, False, workers), progress=bar)
 
 
 def _predict_exported(folder, data, split, frames, backend, batch, workers, quiet):
@@ -162,18 +171,19 @@ def _predict_exported(folder, data, split, frames, backend, batch, workers, quie
     if not quiet:
         typer.echo(f"{folder}: {precision} {backend}, every {stride} frame(s)", err=True)
     loader = make_loader(ds, batch, False, workers)
-    skipped = 0
+    skipped, keys = 0, []
 
     def batches(bar):
         nonlocal skipped
         for b in loader:
             skipped += len(b.skipped)
+            keys.extend(b.keys)  # in the order predict_backend scores them
             yield b
             bar.update(1)
 
     with tqdm(total=len(loader), desc=f"eval {precision}", leave=False, disable=quiet) as bar:
         probs, targets = predict_backend(runner, batches(bar))
-    return EvalResult(list(meta["labels"]), probs, targets.astype(np.int64), [], skipped,
+    return EvalResult(list(meta["labels"]), probs, targets.astype(np.int64), keys, skipped,
                       paper_window(float(meta["frame_rate"])))
 
 
