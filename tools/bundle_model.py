@@ -1,10 +1,13 @@
 """Copy a quantized export into the package as the bundled default model (lcr_edge/assets/model).
 
-Keeps the INT8 files a user's machine runs (the stateful OpenVINO IR and the INT8 ONNX) and
-their model.json, with the files list cut to those and a `bundled` section saying where the
-model comes from and what it measured: the training command, the data seed, clip and event
-accuracy on held-out synthetic data. The measurements are read from JSON files written by
-`lcr-edge eval --json` (clip) and `lcr-edge eval --stream --json` (events), never typed in.
+Keeps the INT8 files a user's machine runs (the stateful OpenVINO IR and the INT8 ONNX), the FP32
+checkpoint.pt the export was made from (what `lcr-edge finetune` starts from without --model, and
+the torch backend runs) and their model.json, with the files list cut to those and a `bundled`
+section saying where the model comes from and what it measured: the training command, the data
+seed, clip and event accuracy on held-out synthetic data. The measurements are read from JSON
+files written by `lcr-edge eval --json` (clip) and `lcr-edge eval --stream --json` (events), never
+typed in. An export without checkpoint.pt is refused. The bundle is written into a `.partial`
+folder beside the target and renamed into place only when complete.
 
     python tools/bundle_model.py exports/bundled --clip-eval clip.json --stream-eval stream.json \
         --train-command "lcr-edge train ..." --data-command "lcr-edge synth ..."
@@ -24,7 +27,8 @@ KEEP = {"int8": ("onnx", "openvino_stateful")}
 
 
 def bundle(export: Path, out: Path, bundled: dict) -> dict:
-    from lcr_edge.artifact import METADATA, model_file, read_metadata
+    from lcr_edge.artifact import CHECKPOINT, METADATA, file_entry, model_file, read_metadata
+    from lcr_edge.errors import LCRError
     from lcr_edge.io import atomic_path
 
     meta = read_metadata(export)
@@ -33,6 +37,12 @@ def bundle(export: Path, out: Path, bundled: dict) -> dict:
         for kind in kinds:
             model_file(export, meta, precision, kind)  # present and as hashed, or it stops here
             files.setdefault(precision, {})[kind] = meta["files"][precision][kind]
+    if not (export / CHECKPOINT).is_file():
+        raise LCRError(f"{export}: no {CHECKPOINT} (the FP32 checkpoint the export was made "
+                       f"from); the bundle needs it so that `lcr-edge finetune` can start from "
+                       f"the bundled model: bundle a folder written by `lcr-edge quantize`")
+    if meta["files"].get("torch", {}).get("checkpoint"):  # listed: it must be the one hashed
+        model_file(export, {"files": {"fp32": meta["files"]["torch"]}}, "fp32", "checkpoint")
     tmp = out.with_name(out.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -41,6 +51,8 @@ def bundle(export: Path, out: Path, bundled: dict) -> dict:
             for e in (entry, entry.get("bin")):
                 if e:
                     shutil.copy2(export / e["path"], tmp / e["path"])
+    shutil.copy2(export / CHECKPOINT, tmp / CHECKPOINT)
+    files["torch"] = {"checkpoint": file_entry(tmp, CHECKPOINT)}  # hashed as copied
     meta = {**meta, "files": files, "bundled": bundled}
     meta.pop("source_checkpoint", None)  # a path on the machine that trained it
     with atomic_path(tmp / METADATA) as t:
@@ -75,7 +87,12 @@ def main(argv=None) -> None:
                                                "top5_last", "paper_window") if k in clip},
         "held_out_stream": stream,
     }
-    meta = bundle(args.export, args.out, bundled)
+    from lcr_edge.errors import LCRError
+
+    try:
+        meta = bundle(args.export, args.out, bundled)
+    except LCRError as exc:
+        sys.exit(f"error: {exc}")
     size = sum(f.stat().st_size for f in args.out.iterdir())
     print(f"{args.out}: {', '.join(f'{p}/{k}' for p, ks in meta['files'].items() for k in ks)}, "
           f"{size / 1e6:.2f} MB")
