@@ -1,6 +1,7 @@
 """`lcr-edge finetune`: adapt a trained model to a user's own clips on the CPU, within a time budget.
 
-    base checkpoint (or an exported folder's checkpoint.pt)   +   a recorded set (Jester layout)
+    base checkpoint (or an exported folder's checkpoint.pt; by default the bundled model's)
+        +   a recorded set (Jester layout)
     -> labels: the base classes the set contains (base order), then the set's new names
     -> head rows copied from the base where names match; new rows start small
     -> hold out part of every class; train `head`, `last` (last unit + head) or `all` (a small
@@ -15,6 +16,7 @@ at that frame rate and the app feeds frames at it.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,7 +40,7 @@ DEFAULT_LR = {"head": (0.0, 5e-3), "last": (1e-3, 5e-3), "all": (5e-4, 5e-3)}
 
 @dataclass
 class FinetuneConfig:
-    model: str = ""  # base checkpoint (.pt) or exported model folder (its checkpoint.pt)
+    model: str = ""  # base checkpoint (.pt) or exported folder (its checkpoint.pt); "": default
     data: str = ""
     out: str = ""
     minutes: float = 5.0  # training budget (held-out evaluation included; export comes after)
@@ -67,20 +69,29 @@ class Split:
 
 
 def resolve_base(spec: str | None) -> Path:
-    """A .pt, an exported folder (its checkpoint.pt), or $LCR_EDGE_MODEL's."""
-    from lcr_edge.engine import default_model_dir
+    """A .pt, an exported folder (its checkpoint.pt); without one, $LCR_EDGE_MODEL's, else the
+    bundled default model's checkpoint.pt."""
+    from lcr_edge import engine
+    from lcr_edge.artifact import CHECKPOINT
 
+    spec = spec or os.environ.get("LCR_EDGE_MODEL")
     if not spec:
-        env = default_model_dir()
-        if env is None:
-            raise LCRError("no base model: give --model (a checkpoint .pt or an exported folder) "
-                           "or set LCR_EDGE_MODEL")
-        spec = str(env)
+        bundled = engine.default_model_dir()  # without $LCR_EDGE_MODEL: the bundled model
+        if bundled is None:
+            raise LCRError("no base model: this install has no bundled model; give --model (a "
+                           "checkpoint .pt or an exported folder with checkpoint.pt) or set "
+                           "LCR_EDGE_MODEL")
+        if not (bundled / CHECKPOINT).is_file():
+            raise LCRError(f"the bundled model ({bundled}) has no {CHECKPOINT} (its FP32 "
+                           f"checkpoint) to fine-tune from; give --model: a checkpoint .pt or "
+                           f"an exported folder that has {CHECKPOINT} (`lcr-edge export` and "
+                           f"`lcr-edge quantize` write one)")
+        return bundled / CHECKPOINT
     p = Path(spec).expanduser()
     if p.is_dir():
-        if not (p / "checkpoint.pt").is_file():
-            raise LCRError(f"{p}: an exported folder without checkpoint.pt; give the .pt file")
-        return p / "checkpoint.pt"
+        if not (p / CHECKPOINT).is_file():
+            raise LCRError(f"{p}: an exported folder without {CHECKPOINT}; give the .pt file")
+        return p / CHECKPOINT
     if not p.is_file():
         raise LCRError(f"{p}: no such checkpoint or model folder")
     return p
@@ -197,7 +208,8 @@ def finetune(cfg: FinetuneConfig, log=print, progress=None) -> dict:
         if split.held else None
     autocast = torch.bfloat16 if cfg.precision == "bf16" else None
     counts = {lb: sum(c.label == i for c in split.train) for i, lb in enumerate(split.labels)}
-    log(f"base {base_path} ({base.config.variant}, {len(ckpt['labels'])} classes); "
+    default = "" if cfg.model or os.environ.get("LCR_EDGE_MODEL") else "the bundled model, "
+    log(f"base {base_path} ({default}{base.config.variant}, {len(ckpt['labels'])} classes); "
         f"{len(split.train)} training / {len(split.held)} held-out clips of {len(split.labels)} "
         f"gestures ({len(split.new_labels)} new: {', '.join(split.new_labels) or '-'}); "
         f"training {cfg.train} ({trainable / 1e3:.0f} k of {model.num_params() / 1e3:.0f} k "

@@ -1,5 +1,6 @@
-"""`lcr-edge finetune --model BASE --data DIR --out DIR`: adapt a model to your own clips on the CPU
-and export it ready for the app (INT8 OpenVINO stateful + ONNX + model.json)."""
+"""`lcr-edge finetune --data DIR --out DIR [--model BASE]`: adapt a model (by default the bundled
+one) to your own clips on the CPU and export it ready for the app (INT8 OpenVINO stateful + ONNX +
+model.json)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def finetune(
         model: str = typer.Option(None, "--model", "-m", help="Base: a checkpoint (.pt) or an "
-                                  "exported model folder (default: $LCR_EDGE_MODEL)."),
+                                  "exported model folder with checkpoint.pt (default: "
+                                  "$LCR_EDGE_MODEL, else the bundled model)."),
         data: Path = typer.Option(..., "--data", help="Your gesture set (from `lcr-edge record`)."),
         out: Path = typer.Option(..., "--out", "-o", help="Artifact folder to write."),
         minutes: float = typer.Option(5.0, "--minutes", help="Time budget for training and the "
@@ -35,9 +37,10 @@ def register(app: typer.Typer) -> None:
         no_export: bool = typer.Option(False, "--no-export", help="Only write finetuned.pt."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ):
-        """Fine-tune a trained model on your clips (new gesture names welcome: they get rows of a
-        new head, and their names travel in model.json), report held-out accuracy, then quantize
-        and export. The base's own classes that your set contains keep their trained rows."""
+        """Fine-tune a trained model (without --model: the bundled one) on your clips (new
+        gesture names welcome: they get rows of a new head, and their names travel in
+        model.json), report held-out accuracy, then quantize and export. The base's own classes
+        that your set contains keep their trained rows."""
         from tqdm import tqdm
 
         from training.finetune import FinetuneConfig

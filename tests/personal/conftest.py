@@ -8,7 +8,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).parent))
-from personal_data import clip_frames, write_video  # noqa: E402
+from personal_data import bundle_tool, clip_frames, fake_export, write_video  # noqa: E402
 
 
 @pytest.fixture
@@ -29,3 +29,17 @@ def tiny_base(tmp_path_factory):
     save_checkpoint(path, model, ckpt["labels"],
                     sampling={"frames": 6, "stride": 2, "source_fps": 12.0, "frame_rate": 6.0})
     return path
+
+
+@pytest.fixture
+def bundled(tmp_path, tiny_base, monkeypatch):
+    """The bundled default model location pointed at a tiny bundle (made by tools/bundle_model.py
+    from a fake export of `tiny_base`), with $LCR_EDGE_MODEL unset."""
+    from lcr_edge import engine
+
+    folder = tmp_path / "bundled"
+    bundle_tool().bundle(fake_export(tmp_path / "export", tiny_base), folder,
+                         {"trained_on": "random weights (a test)"})
+    monkeypatch.delenv("LCR_EDGE_MODEL", raising=False)
+    monkeypatch.setattr(engine, "BUNDLED_MODEL", folder)
+    return folder

@@ -136,3 +136,66 @@ def test_record_finetune_export_recognizer(tmp_path, tiny_base):
 
     prof = parse_profile('[gestures]\n"Drawing Circle" = "player:next"\n', labels=rec.labels)
     assert "Drawing Circle" in prof.bindings  # profiles can map the new name
+
+
+def test_the_base_defaults_to_lcr_edge_model_then_the_bundled_checkpoint(tmp_path, tiny_base,
+                                                                         bundled, monkeypatch):
+    from lcr_edge import engine
+
+    assert resolve_base("") == bundled / "checkpoint.pt"
+    monkeypatch.setenv("LCR_EDGE_MODEL", str(tiny_base))
+    assert resolve_base(None) == tiny_base
+    monkeypatch.setenv("LCR_EDGE_MODEL", str(tmp_path))  # a folder without checkpoint.pt
+    with pytest.raises(LCRError, match="without checkpoint.pt"):
+        resolve_base("")
+    monkeypatch.delenv("LCR_EDGE_MODEL")
+    monkeypatch.setattr(engine, "BUNDLED_MODEL", tmp_path / "not-installed")
+    with pytest.raises(LCRError, match="no bundled model; give --model"):
+        resolve_base("")
+
+
+def test_without_the_bundled_checkpoint_finetune_says_so_in_one_line(tmp_path, bundled,
+                                                                    monkeypatch, capsys):
+    import sys
+
+    from lcr_edge.cli import main
+
+    (bundled / "checkpoint.pt").unlink()
+    data = make_set(tmp_path / "set", per_label=2, labels=("Swiping Left", "Thumb Up"))
+    out = tmp_path / "out"
+    monkeypatch.setattr(sys, "argv", ["lcr-edge", "finetune", "--data", str(data), "--out",
+                                      str(out), "--minutes", "1"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"error: the bundled model ({bundled}) has no checkpoint.pt")
+    assert "give --model" in err
+    assert not out.exists()
+
+
+# quantize's frame-agreement metric looks after frame 10; these 6-frame clips have none (NaN)
+@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")
+def test_finetune_without_model_starts_from_the_bundled_model_and_the_app_loads_it(tmp_path,
+                                                                                   bundled):
+    """`lcr-edge finetune --data DIR --out DIR --minutes 1` (one pass, no hold-out: the export
+    then skips its accuracy checks) from the bundled default; the window's loader opens it."""
+    data = make_set(tmp_path / "set", per_label=3, labels=("Swiping Left", "Waving Hello"))
+    out = tmp_path / "model"
+    res = CliRunner().invoke(app, ["finetune", "--data", str(data), "--out", str(out),
+                                   "--minutes", "1", "--epochs", "1", "--holdout", "0",
+                                   "--batch", "3"])
+    assert res.exit_code == 0, res.output
+    assert f"base {bundled / 'checkpoint.pt'} (the bundled model, lcr-s" in res.output
+    report = json.loads((out / "finetune.json").read_text())
+    assert report["base"] == str(bundled / "checkpoint.pt") and report["steps"] == 2
+    assert report["labels"] == ["Swiping Left", "Waving Hello"]
+    assert (out / "checkpoint.pt").is_file()  # so the next fine-tune can start from it
+
+    from lcr_edge.engine import load_recognizer
+
+    rec = load_recognizer(str(out), "openvino")  # what the app's window loads a model with
+    assert rec.labels == ["Swiping Left", "Waving Hello"] and rec.precision == "int8"
+    probs = [rec.step(f) for f in clip_frames(0, 6)]
+    assert probs[-1].shape == (2,) and np.isclose(probs[-1].sum(), 1.0, atol=1e-4)
