@@ -5,7 +5,10 @@ Frames come from the main window's capture (the camera is open once, by the wind
 the recording rate (12 fps) takes the newest displayed frame. Clips are written by
 `lcr_edge.recording.RecordingSet`, the same code as `lcr-edge record`. Fine-tuning runs
 `lcr-edge finetune` in a separate process (QProcess: the GUI stays responsive, the app needs no
-torch), and `model_ready(path)` is emitted when its artifact is written.
+torch) from the model the window runs (`base_model`, its folder's checkpoint.pt; the bundled
+model when none was chosen), and `model_ready(path)` is emitted when its artifact is written. The
+dialog shows which way a named gesture goes (`lcr_edge.howto`): as the person performing sees it,
+the preview being mirrored like the main window's live view.
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ from PyQt6.QtWidgets import (
 )
 
 from app.widgets import VideoView
+from lcr_edge.artifact import CHECKPOINT
+from lcr_edge.engine import default_model_dir
 from lcr_edge.errors import LCRError
+from lcr_edge.howto import gesture_hint
 from lcr_edge.recording import MIN_FRAMES, RECORD_FPS, RecordingSet, check_label
 
 DEFAULT_SET = Path.home() / "lcr-edge" / "my-gestures"
@@ -45,11 +51,11 @@ class TeachDialog(QDialog):
     model_ready = pyqtSignal(str)  # an exported folder, ready to load
 
     def __init__(self, frame_source: Callable[[], np.ndarray | None], base_model: str = "",
-                 set_dir: str | Path = DEFAULT_SET, labels=(), parent=None,
+                 set_dir: str | Path | None = None, labels=(), parent=None,
                  countdown_s: int = 3):
         super().__init__(parent)
         self.setWindowTitle("Teach a gesture")
-        self.frame_source, self.base_model, self.countdown_s = frame_source, base_model, countdown_s
+        self.frame_source, self.countdown_s = frame_source, countdown_s
         self.rs: RecordingSet | None = None
         self.frames: list[np.ndarray] = []
         self.want = 0
@@ -63,7 +69,7 @@ class TeachDialog(QDialog):
         self.view = VideoView(self)
         self.view.mirror = True
         form = QFormLayout()
-        self.set_dir = QLineEdit(str(set_dir), self)
+        self.set_dir = QLineEdit(str(set_dir or DEFAULT_SET), self)
         browse = QPushButton("…", self)
         browse.clicked.connect(self._pick_dir)
         row = QHBoxLayout()
@@ -76,6 +82,11 @@ class TeachDialog(QDialog):
         self.label.setEditText("")
         self.label.lineEdit().setPlaceholderText("e.g. Waving Hello, or one of the model's")
         form.addRow("Gesture name", self.label)
+        self.hint = QLabel("", self)  # which way the named gesture goes
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #505050;")
+        form.addRow("", self.hint)
+        self.label.currentTextChanged.connect(self._show_hint)
         self.seconds = QDoubleSpinBox(self)
         self.seconds.setRange(MIN_FRAMES / RECORD_FPS, 10.0)
         self.seconds.setValue(3.0)
@@ -86,6 +97,10 @@ class TeachDialog(QDialog):
         self.minutes.setValue(5)
         self.minutes.setSuffix(" min")
         form.addRow("Fine-tune budget", self.minutes)
+        self.base_label = QLabel("", self)
+        self.base_label.setWordWrap(True)
+        form.addRow("Fine-tune from", self.base_label)
+        self.base_model = base_model  # the model the window runs ("": the bundled one)
 
         self.record_btn = QPushButton("Record a clip (3-2-1)", self)
         self.record_btn.clicked.connect(self.start_recording)
@@ -125,6 +140,44 @@ class TeachDialog(QDialog):
         self.set_dir.editingFinished.connect(self.open_set)
         self.open_set()
 
+    # ------------------------------------------------------------ the base model
+    @property
+    def base_model(self) -> str:
+        return self._base_model
+
+    @base_model.setter
+    def base_model(self, spec) -> None:
+        """The model the window runs: an exported folder or a checkpoint ("": the default one,
+        as the window loads it)."""
+        self._base_model = str(spec or "")
+        ckpt, why = self.base_checkpoint()
+        self.base_label.setText(str(ckpt) if ckpt else why)
+        self.base_label.setStyleSheet("" if ckpt else "color: #c00000;")
+
+    def follow_window(self) -> None:
+        """Take the window's current model choice (it may switch models, e.g. Model > Open
+        model…, while this dialog stays open)."""
+        values = getattr(self.parent(), "values", None)
+        if isinstance(values, dict) and "model" in values:
+            self.base_model = values["model"]
+
+    def base_checkpoint(self) -> tuple[Path | None, str]:
+        """(the FP32 checkpoint of the window's model, "") or (None, why there is none)."""
+        spec = self._base_model or default_model_dir()
+        if not spec:
+            return None, ("No model is loaded: open an exported model folder first "
+                          "(Model > Open model…).")
+        path = Path(spec).expanduser()
+        if path.is_file():  # a checkpoint (the torch backend runs .pt files)
+            return path, ""
+        if (path / CHECKPOINT).is_file():
+            return path / CHECKPOINT, ""
+        which = "the bundled model" if not self._base_model else "the loaded model"
+        return None, (f"Cannot fine-tune {which} ({path}): it has no {CHECKPOINT}, the FP32 "
+                      f"checkpoint fine-tuning starts from. Open a model folder that has one "
+                      f"(Model > Open model…), e.g. one written by `lcr-edge export`, "
+                      f"`lcr-edge quantize` or an earlier fine-tune.")
+
     # ------------------------------------------------------------ the set
     def open_set(self) -> bool:
         try:
@@ -152,6 +205,9 @@ class TeachDialog(QDialog):
         item = QListWidgetItem(f"#{cid}  {label}")
         item.setData(Qt.ItemDataRole.UserRole, cid)
         self.clips.addItem(item)
+
+    def _show_hint(self, text: str) -> None:
+        self.hint.setText(gesture_hint(text))
 
     def _pick_dir(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Gesture set folder", self.set_dir.text())
@@ -264,13 +320,21 @@ class TeachDialog(QDialog):
             Path(self.set_dir.text().strip()).name + "-model")
 
     def finetune_command(self) -> list[str]:
+        """`lcr-edge finetune` from the window's model's checkpoint (always named with --model,
+        so the child process cannot pick another one)."""
         cmd = [sys.executable, "-m", "lcr_edge", "finetune", "--data", self.set_dir.text().strip(),
                "--out", str(self.out_dir()), "--minutes", str(self.minutes.value())]
-        return cmd + (["--model", self.base_model] if self.base_model else [])
+        ckpt, _ = self.base_checkpoint()
+        return cmd + (["--model", str(ckpt)] if ckpt else [])
 
     def start_finetune(self) -> None:
         if self.rs is None or len(self.rs.counts()) < 2:
             self._say("Record clips of at least two gestures first.", error=True)
+            return
+        self.follow_window()
+        ckpt, why = self.base_checkpoint()
+        if ckpt is None:  # said here, before any training starts
+            self._say(why, error=True)
             return
         cmd = self.finetune_command()
         self.process = QProcess(self)
@@ -278,7 +342,7 @@ class TeachDialog(QDialog):
         self.process.readyReadStandardOutput.connect(self._read_output)
         self.process.finished.connect(self._finetune_done)
         self.finetune_btn.setEnabled(False)
-        self._say(f"Fine-tuning for up to {self.minutes.value()} min, then exporting…")
+        self._say(f"Fine-tuning {ckpt} for up to {self.minutes.value()} min, then exporting…")
         self.log.appendPlainText(" ".join(cmd))
         self.process.start(cmd[0], cmd[1:])
 
@@ -295,6 +359,7 @@ class TeachDialog(QDialog):
             return
         self._say(f"New model ready in {self.out_dir()}; the app now uses it.")
         self.model_ready.emit(str(self.out_dir()))
+        self.follow_window()  # the window has switched to it: the next fine-tune starts there
 
     # ------------------------------------------------------------ misc
     def _say(self, text: str, error: bool = False) -> None:

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PyQt6.QtCore import QSettings
+from PyQt6.QtCore import QProcess, QSettings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "app"))
 from fakes import ScriptedRecognizer  # noqa: E402
+from personal_data import clip_frames, fake_export  # noqa: E402
 
 from app.settings import AppSettings  # noqa: E402
 from app.teach import TeachDialog  # noqa: E402
@@ -69,10 +70,12 @@ def test_bad_name_and_failing_source_are_reported_and_nothing_is_lost(qtbot, tmp
     assert dlg.record_btn.isEnabled()
 
 
-def test_finetune_command_and_model_ready(qtbot, tmp_path):
-    dlg = make_dialog(qtbot, tmp_path, FakeFeed(), base_model="/models/base")
+def test_finetune_command_and_model_ready(qtbot, tmp_path, tiny_base):
+    base = fake_export(tmp_path / "base", tiny_base)
+    dlg = make_dialog(qtbot, tmp_path, FakeFeed(), base_model=str(base))
     cmd = dlg.finetune_command()
-    assert cmd[1:4] == ["-m", "lcr_edge", "finetune"] and "--model" in cmd
+    assert cmd[1:4] == ["-m", "lcr_edge", "finetune"]
+    assert cmd[cmd.index("--model") + 1] == str(base / "checkpoint.pt")
     assert cmd[cmd.index("--out") + 1] == str(tmp_path / "set-model")
     dlg.start_finetune()  # an empty set: refused with a message, no process
     assert dlg.process is None and "two gestures" in dlg.status.text()
@@ -82,7 +85,10 @@ def test_finetune_command_and_model_ready(qtbot, tmp_path):
 
 
 @pytest.fixture
-def settings(tmp_path):
+def settings(tmp_path, monkeypatch):
+    import app.teach
+
+    monkeypatch.setattr(app.teach, "DEFAULT_SET", tmp_path / "my-gestures")  # not the home folder
     return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
@@ -110,4 +116,94 @@ def test_window_switches_model_without_restart_and_profile_maps_new_names(qtbot,
     qtbot.waitUntil(lambda: len(loaded) == 3, timeout=5000)
     dlg = win.teach()
     assert dlg.base_model == str(tmp_path / "new")
+    dlg.close()
     win.close()
+
+
+class FakeProcess(QProcess):
+    """A QProcess that records the command instead of running a fine-tune."""
+
+    started: list[list[str]] = []
+
+    def start(self, program, args):
+        FakeProcess.started.append([program, *args])
+
+
+def record_two_gestures(dlg):
+    rs = RecordingSet.open(dlg.set_dir.text())
+    for kind, label in enumerate(["Swiping Left", "Waving Hello"]):
+        rs.add_clip(label, clip_frames(kind, 12))
+    dlg.open_set()
+
+
+def test_teach_finetunes_the_model_the_window_runs(qtbot, tmp_path, settings, tiny_base,
+                                                   monkeypatch):
+    import app.teach
+
+    monkeypatch.setattr(app.teach, "QProcess", FakeProcess)
+    FakeProcess.started = []
+    first = fake_export(tmp_path / "first", tiny_base)
+    second = fake_export(tmp_path / "second", tiny_base)
+    bare = fake_export(tmp_path / "bare", tiny_base, with_checkpoint=False)
+    win = MainWindow(settings, load_model=lambda spec: ScriptedRecognizer(),
+                     source=str(tmp_path / "none.avi"), model=str(first))
+    qtbot.addWidget(win)
+    dlg = win.teach()
+    assert dlg.set_dir.text() == str(tmp_path / "my-gestures")
+    assert dlg.base_label.text() == str(first / "checkpoint.pt")
+    record_two_gestures(dlg)
+    win.use_model(str(second))  # Model > Open model… while the dialog stays open
+    dlg.start_finetune()
+    cmd = FakeProcess.started[-1]
+    assert cmd[cmd.index("--model") + 1] == str(second / "checkpoint.pt")
+    assert cmd[cmd.index("--data") + 1] == str(tmp_path / "my-gestures")
+
+    dlg._finetune_done(1)  # (that run "failed": the button is back)
+    win.use_model(str(bare))  # a folder without checkpoint.pt: said before anything starts
+    dlg.start_finetune()
+    assert len(FakeProcess.started) == 1 and dlg.finetune_btn.isEnabled()
+    assert "has no checkpoint.pt" in dlg.status.text() and str(bare) in dlg.status.text()
+    assert "has no checkpoint.pt" in dlg.base_label.text()
+    dlg.close()
+    win.close()
+
+
+def test_teach_starts_from_the_bundled_model_when_the_window_runs_it(qtbot, tmp_path, settings,
+                                                                    bundled, monkeypatch):
+    import app.teach
+
+    monkeypatch.setattr(app.teach, "QProcess", FakeProcess)
+    FakeProcess.started = []
+    loaded = []
+    win = MainWindow(settings, load_model=lambda spec: loaded.append(spec) or
+                     ScriptedRecognizer(), source=str(tmp_path / "none.avi"))
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: loaded == [str(bundled)], timeout=5000)
+    dlg = win.teach()
+    record_two_gestures(dlg)
+    dlg.start_finetune()
+    cmd = FakeProcess.started[-1]
+    assert cmd[cmd.index("--model") + 1] == str(bundled / "checkpoint.pt")
+
+    (bundled / "checkpoint.pt").unlink()  # an install whose bundle has no checkpoint
+    dlg._finetune_done(1)
+    win.teach()
+    assert "Cannot fine-tune the bundled model" in dlg.base_label.text()
+    dlg.start_finetune()
+    assert len(FakeProcess.started) == 1 and "has no checkpoint.pt" in dlg.status.text()
+    dlg.close()
+    win.close()
+
+
+def test_the_dialog_says_which_way_a_named_gesture_goes(qtbot, tmp_path):
+    dlg = make_dialog(qtbot, tmp_path, FakeFeed())
+    dlg.label.setEditText("swiping  left")
+    assert dlg.hint.text() == ("Swiping Left: sweep your open hand to YOUR left (on the mirrored "
+                               "preview it moves left)")
+    assert dlg.view.mirror  # the preview the hint speaks of
+    dlg.label.setEditText("Turning Hand Clockwise")
+    assert "clockwise as YOU see it" in dlg.hint.text()
+    dlg.label.setEditText("Thumb Up")
+    assert dlg.hint.text().startswith("Thumb Up: Fist with the thumb pointing up")
+    dlg.label.setEditText("Waving Hello")  # a new name: its direction is the user's own
+    assert dlg.hint.text() == ""
