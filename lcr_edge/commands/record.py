@@ -33,8 +33,11 @@ def register(app: typer.Typer) -> None:
     ):
         """Record COUNT clips of one gesture from a camera (or a video) with a countdown before
         each, into the layout `lcr-edge finetune` and `lcr-edge train` read. Clips are numbered
-        after the ones already there; a clip is written completely or not at all."""
+        after the ones already there; a clip is written completely or not at all. Directions
+        are Jester's: as you, the person performing, see them ('Swiping Left' is a sweep to your
+        left); clips are saved unmirrored."""
         from lcr_edge.errors import LCRError
+        from lcr_edge.howto import gesture_hint
         from lcr_edge.recording import (
             MIN_FRAMES,
             RECORD_FPS,
@@ -64,6 +67,9 @@ def register(app: typer.Typer) -> None:
         had = rs.counts().get(name, 0)
         _say(f"recording {count} clip(s) of {name!r}, {seconds:g} s each, from {src.name} into "
              f"{out} ({had} already there)")
+        hint = gesture_hint(name)  # which way it goes, as the person performing sees it
+        if hint:
+            _say(f"  {hint}")
         saved: list[str] = []
         notes: list[str] = []
 

@@ -160,3 +160,24 @@ def test_a_folder_that_is_not_a_gesture_set_is_left_alone(tmp_path, video):
     res = record("--out", tmp_path / "photos", "--label", "Thumb Up", "--source", video)
     assert "not a gesture set" in error(res)
     assert [p.name for p in (tmp_path / "photos").iterdir()] == ["holiday.jpg"]
+
+
+def test_record_says_which_way_the_gesture_goes(tmp_path, video):
+    """Jester's convention: directions as the person performing sees them."""
+    from lcr_edge.howto import DIRECTION, HOW_TO
+    from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS
+
+    res = record("--out", tmp_path / "set", "--label", "swiping left", "--count", 1,
+                 "--seconds", 1, "--source", video)
+    assert res.exit_code == 0, res.output
+    assert ("Swiping Left: sweep your open hand to YOUR left (on the mirrored preview it moves "
+            "left)") in res.stderr
+    res = record("--out", tmp_path / "set", "--label", "Waving Hello", "--count", 1,
+                 "--seconds", 1, "--source", video)
+    assert res.exit_code == 0 and "Waving Hello:" not in res.stderr  # a new name: no hint
+    assert set(HOW_TO) == set(JESTER_LABELS) - set(IDLE_LABELS) and set(DIRECTION) <= set(HOW_TO)
+    for name in ("Swiping Left", "Sliding Two Fingers Left"):
+        assert "YOUR left" in DIRECTION[name] and "your left" in HOW_TO[name]
+        right = name.replace("Left", "Right")
+        assert "YOUR right" in DIRECTION[right] and "your right" in HOW_TO[right]
+    assert "as YOU see it" in DIRECTION["Turning Hand Counterclockwise"]
