@@ -1,4 +1,12 @@
-"""The 27 Jester classes in the order of 20BN's `jester-v1-labels.csv`."""
+"""The 27 Jester classes in the order of 20BN's `jester-v1-labels.csv`, and their mirror pairs.
+
+Jester names directions as the actor sees them: in the unmirrored camera image "Swiping Left"
+moves towards larger x, and "Turning Hand Clockwise" turns counterclockwise. A horizontally
+flipped clip therefore shows the other gesture of its pair in `MIRRORED`.
+
+>>> mirrored_label("Swiping Left"), mirrored_label("Thumb Up")
+('Swiping Right', 'Thumb Up')
+"""
 
 JESTER_LABELS: tuple[str, ...] = (
     "Swiping Left",
@@ -31,3 +39,27 @@ JESTER_LABELS: tuple[str, ...] = (
 )
 
 IDLE_LABELS: tuple[str, ...] = ("No gesture", "Doing other things")
+
+# Gestures that a horizontal flip turns into each other (both directions listed).
+_PAIRS = (("Swiping Left", "Swiping Right"),
+          ("Sliding Two Fingers Left", "Sliding Two Fingers Right"),
+          ("Turning Hand Clockwise", "Turning Hand Counterclockwise"))
+MIRRORED: dict[str, str] = {**dict(_PAIRS), **{b: a for a, b in _PAIRS}}
+
+
+def mirrored_label(label: str) -> str:
+    """The label a horizontally flipped clip of `label` shows (itself for symmetric gestures)."""
+    return MIRRORED.get(label, label)
+
+
+def mirror_index(labels) -> list[int]:
+    """For a label list, the index each class maps to under a horizontal flip; -1 where a flip
+    cannot be labelled: the mirror class is not in the list, or the class is not a Jester one
+    (a user's own gesture may have a direction we do not know).
+
+    >>> mirror_index(["Swiping Left", "Thumb Up", "Swiping Right", "Turning Hand Clockwise", "Wave"])
+    [2, 1, 0, -1, -1]
+    """
+    labels = list(labels)
+    pos = {lb: i for i, lb in enumerate(labels)}
+    return [pos.get(mirrored_label(lb), -1) if lb in JESTER_LABELS else -1 for lb in labels]

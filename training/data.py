@@ -10,9 +10,11 @@ Videos:  ROOT/<label>/*.mp4|avi|mov|mkv, or ROOT/train/<label>/... and ROOT/vali
 
 Sampling (paper: F frames a clip, short clips padded by repeating frames): F frames `stride` apart
 (stride 1 = every frame, as the paper), a random start when training, centred otherwise. Training
-adds a mild random crop (the same for every frame of a clip) and never flips (left would become
-right). Randomness is a function of (seed, epoch, clip index), so a resumed run sees exactly the
-batches an unbroken one would.
+adds a mild random crop (the same for every frame of a clip) and, with probability `flip`, a
+horizontal flip of the whole clip that also swaps its label for the mirrored one (Swiping Left <->
+Swiping Right and the other pairs of `lcr_edge.labels.MIRRORED`); classes whose mirror is not in
+the set, and classes that are not Jester's, are never flipped. Randomness is a function of (seed,
+epoch, clip index), so a resumed run sees exactly the batches an unbroken one would.
 
 A missing or corrupt frame skips its clip: the item is a `Skipped`, `collate` drops and names it.
 An unknown label or a malformed CSV line stops with the file and line named.
@@ -32,6 +34,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lcr_edge.errors import LCRError
+from lcr_edge.labels import mirror_index
 from lcr_edge.preprocess import Preprocess
 
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -180,15 +183,19 @@ class ClipDataset(Dataset):
 
     def __init__(self, clips: list[Clip], labels: list[str], sampling: Sampling = Sampling(),
                  train: bool = False, preprocess: Preprocess = Preprocess(), seed: int = 0,
-                 jitter: float = 0.1):
+                 jitter: float = 0.1, flip: float = 0.0):
+        if not 0.0 <= flip <= 1.0:
+            raise LCRError(f"flip must be a probability in [0, 1], got {flip}")
         self.clips, self.labels, self.sampling = clips, labels, sampling
         self.train, self.preprocess, self.seed, self.jitter = train, preprocess, seed, jitter
+        self.flip, self.mirror = flip, mirror_index(labels)
         self.epoch = 0
 
     @classmethod
     def from_dir(cls, root, split: str = "train", frames: int = 32, train: bool = False,
                  preprocess: Preprocess = Preprocess(), stride: int = 1, source_fps: float | None = None,
-                 seed: int = 0, labels: list[str] | None = None, jitter: float = 0.1) -> ClipDataset:
+                 seed: int = 0, labels: list[str] | None = None, jitter: float = 0.1,
+                 flip: float = 0.0) -> ClipDataset:
         root = Path(root)
         if not root.is_dir():
             raise LCRError(f"{root}: data folder not found")
@@ -204,7 +211,7 @@ class ClipDataset(Dataset):
         if not clips:
             raise LCRError(f"{root}: no clips in split {split!r}")
         fps = source_fps or (JESTER_FPS if is_jester(root) else _video_fps(clips[0].video))
-        return cls(clips, found, Sampling(frames, stride, fps), train, preprocess, seed, jitter)
+        return cls(clips, found, Sampling(frames, stride, fps), train, preprocess, seed, jitter, flip)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -237,15 +244,21 @@ class ClipDataset(Dataset):
         except (OSError, ValueError, cv2.error) as exc:
             return Skipped(clip.key, str(exc))
         crop = self._crop_box(picked[0].shape, rng)
+        label, flip = clip.label, False
+        if rng is not None and self.flip > 0 and label >= 0 and self.mirror[label] >= 0:
+            flip = bool(rng.random() < self.flip)
+            label = self.mirror[label] if flip else label
         xs, es = [], []
         for img in picked:
             if crop is not None:
                 y0, y1, x0, x1 = crop
                 img = img[y0:y1, x0:x1]
+            if flip:
+                img = cv2.flip(img, 1)
             x, e = self.preprocess(img)
             xs.append(x)
             es.append(e)
-        return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(es)), clip.label, clip.key
+        return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(es)), label, clip.key
 
     def _crop_box(self, shape, rng):
         """Mild spatial jitter: a random crop keeping 1 - jitter .. 1 of each side; no flip."""

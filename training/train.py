@@ -46,6 +46,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     tube_mask: float = 0.0  # fraction of patches masked per clip (training only)
     jitter: float = 0.1  # random crop keeping 1 - jitter .. 1 of each side (training only)
+    flip: float = 0.0  # probability of a horizontal flip that swaps mirrored labels (training only)
     grad_clip: float = 1.0
     loss_frames: int = 0  # the loss averages the last N frames' logits; 0 = frames // 2
     precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16
@@ -92,6 +93,8 @@ class TrainConfig:
             raise LCRError(f"precision must be auto, fp32 or bf16, got {cfg.precision!r}")
         if not 0.0 <= cfg.jitter < 1.0:
             raise LCRError(f"jitter must be in [0, 1), got {cfg.jitter}")
+        if not 0.0 <= cfg.flip <= 1.0:
+            raise LCRError(f"flip must be in [0, 1], got {cfg.flip}")
         if not 0.0 <= cfg.tube_mask < 1.0:
             raise LCRError(f"tube_mask must be in [0, 1), got {cfg.tube_mask}")
         return cfg
@@ -180,7 +183,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
     out = Path(cfg.out)
     torch.manual_seed(cfg.seed)
     train_set = ClipDataset.from_dir(cfg.data, "train", cfg.frames, train=True, stride=cfg.stride,
-                                     seed=cfg.seed, jitter=cfg.jitter)
+                                     seed=cfg.seed, jitter=cfg.jitter, flip=cfg.flip)
     val_set = ClipDataset.from_dir(cfg.data, "validation", cfg.frames, train=False, stride=cfg.stride,
                                    labels=train_set.labels)
     overrides = {"dim": cfg.dim} if cfg.dim else {}

@@ -24,6 +24,8 @@ def register(app: typer.Typer) -> None:
         lr: float = typer.Option(None, help="Peak learning rate (default 2e-3)."),
         tube_mask: float = typer.Option(None, "--tube-mask", help="Masked patch fraction (default 0)."),
         jitter: float = typer.Option(None, help="Random crop keeps 1-jitter..1 of each side (default 0.1)."),
+        flip: float = typer.Option(None, help="Probability of a horizontal flip that swaps mirrored labels "
+                                              "(Swiping Left <-> Right; default 0)."),
         device: str = typer.Option(None, help="auto | cpu | cuda (default auto)."),
         precision: str = typer.Option(None, help="auto (bf16 on CUDA) | fp32 | bf16 (autocast)."),
         compile: str = typer.Option(None, "--compile",
@@ -44,7 +46,8 @@ def register(app: typer.Typer) -> None:
 
         cli = dict(data=str(data) if data else None, variant=variant, cell=cell, head=head, motion=motion,
                    stem=stem, frames=frames, stride=stride, epochs=epochs, batch=batch, lr=lr,
-                   tube_mask=tube_mask, jitter=jitter, device=device, precision=precision, compile=compile,
+                   tube_mask=tube_mask, jitter=jitter, flip=flip, device=device, precision=precision,
+                   compile=compile,
                    out=str(out) if out else None, resume=resume, seed=seed, workers=workers,
                    threads=threads, max_minutes=max_minutes, checkpoint_minutes=checkpoint_minutes)
         cfg = TrainConfig.from_sources(str(config) if config else None, cli)

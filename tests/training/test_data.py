@@ -106,3 +106,43 @@ def test_bad_folders_and_splits(tmp_path, jester):
     (jester / "jester-v1-labels.csv").write_text("A\nB\nA\n")
     with pytest.raises(LCRError, match="duplicate labels"):
         ClipDataset.from_dir(jester, "train")
+
+
+def test_flip_mirrors_the_frames_and_swaps_mirrored_labels(jester):
+    plain = ClipDataset.from_dir(jester, "train", frames=3, train=True, seed=2, jitter=0.0)
+    flipped = ClipDataset.from_dir(jester, "train", frames=3, train=True, seed=2, jitter=0.0, flip=1.0)
+    seen = set()
+    for i in range(len(plain)):
+        x, _, label, key = plain[i]
+        fx, _, flabel, fkey = flipped[i]
+        assert key == fkey
+        # Jester's left and right are the actor's: a mirrored Swiping Left is a Swiping Right
+        expected = {"Swiping Left": "Swiping Right", "Swiping Right": "Swiping Left",
+                    "Stop Sign": "Stop Sign"}[plain.labels[label]]
+        assert flipped.labels[flabel] == expected
+        # the mirrored picture (resizing is not exactly flip-symmetric, so compare on average)
+        mirror_err = (fx - torch.flip(x, dims=[-1])).abs().mean()
+        assert mirror_err < 0.05 and mirror_err * 10 < (fx - x).abs().mean()
+        seen.add(flabel)
+    assert seen == {0, 1, 2}
+
+
+def test_flip_leaves_classes_without_a_known_mirror_alone(tmp_path):
+    from jester_fixture import make_jester
+
+    root = make_jester(tmp_path / "own", labels=["Swiping Left", "Wave", "Stop Sign"])
+    plain = ClipDataset.from_dir(root, "train", frames=3, train=True, seed=2, jitter=0.0)
+    flipped = ClipDataset.from_dir(root, "train", frames=3, train=True, seed=2, jitter=0.0, flip=1.0)
+    for i in range(len(plain)):
+        x, _, label, _ = plain[i]
+        fx, _, flabel, _ = flipped[i]
+        name = plain.labels[label]
+        if name in ("Swiping Left", "Wave"):  # no Swiping Right in the set; Wave's direction unknown
+            assert flabel == label and torch.equal(fx, x)
+        else:
+            assert flabel == label and not torch.equal(fx, x)
+
+
+def test_flip_must_be_a_probability(jester):
+    with pytest.raises(LCRError, match="flip"):
+        ClipDataset.from_dir(jester, "train", frames=3, train=True, flip=1.5)

@@ -5,11 +5,14 @@ A builder takes a numpy Generator and a `Ctx` (frame size, hand length, handedne
 around the gesture show (`pre`/`post`: "hold" the first/last pose, "absent", or "any").
 `GESTURES` holds the 27 Jester classes in `lcr_edge.labels.JESTER_LABELS` order; `EXTRA_GESTURES`
 holds gestures that are not in Jester (to stand in for users' new gesture names). Directions are
-as seen in the recorded, unmirrored image: "Swiping Left" moves the hand towards smaller x.
+Jester's: as the actor sees them. The camera faces the actor, so in the recorded, unmirrored image
+"Swiping Left" moves the hand towards larger x and "Turning Hand Clockwise" turns it
+counterclockwise (builders below take image directions: `_translate(dx, ...)` in image x,
+`_turn(image_clockwise)`).
 
 >>> import numpy as np
 >>> m = GESTURES["Swiping Left"](np.random.default_rng(0), Ctx(176, 100, 40.0, 1))
->>> m.pose(0.0).x > m.pose(1.0).x
+>>> m.pose(0.0).x < m.pose(1.0).x
 True
 """
 
@@ -35,6 +38,7 @@ class Ctx:
     h: int
     L: float  # hand length in px
     side: int  # +1 / -1: which way the thumb sits
+    head: tuple[float, float] | None = None  # the person's face (px), when one is in view
 
 
 @dataclass(frozen=True)
@@ -133,10 +137,12 @@ def _roll(forward: bool):
     return build
 
 
-def _turn(clockwise: bool):
+def _turn(image_clockwise: bool):
+    """The hand turns at the wrist like a dial; `image_clockwise` as seen in the recorded image."""
+
     def build(rng, c: Ctx) -> Motion:
         ease = _ease(rng)
-        amount = rng.uniform(70, 130) * (1 if clockwise else -1)
+        amount = rng.uniform(70, 130) * (1 if image_clockwise else -1)
         p0 = _base(rng, c, angle=-amount / 2 + rng.uniform(-15, 15), spread=rng.uniform(0, 0.5))
         # the forearm follows only a little: the hand turns at the wrist
         arm0, follow = rng.uniform(-15, 15), rng.uniform(0.1, 0.35)
@@ -248,6 +254,9 @@ def _other(rng, c: Ctx) -> Motion:
     reaching, fidgeting), small and without a consistent direction; sometimes it leaves."""
     n = int(rng.integers(3, 6))
     p0 = _base(rng, c, ext=tuple(rng.uniform(0, 1, 5)), y=c.h * rng.uniform(0.5, 0.8))
+    if c.head is not None and rng.random() < 0.5:  # to the face: glasses, hair, chin, nose
+        p0 = p0.moved(x=c.head[0] + rng.normal(0, 0.25) * c.L, y=c.head[1] + rng.normal(0.2, 0.25) * c.L,
+                      angle=rng.uniform(-60, 60))
     keys = [p0.moved(x=p0.x + rng.normal(0, 0.08) * c.w, y=p0.y + rng.normal(0, 0.08) * c.h,
                      angle=p0.angle + rng.normal(0, 15), ext=tuple(rng.uniform(0, 1, 5)),
                      spread=rng.uniform(-0.3, 0.6), pitch=rng.uniform(-0.3, 0.3))
@@ -268,23 +277,25 @@ def _other(rng, c: Ctx) -> Motion:
     return Motion(pose)
 
 
+# Image directions: the actor's left is the image's right (larger x); their clockwise, the image's
+# counterclockwise.
 GESTURES: dict[str, Callable[[np.random.Generator, Ctx], Motion]] = {
-    "Swiping Left": _translate(-1, 0),
-    "Swiping Right": _translate(1, 0),
+    "Swiping Left": _translate(1, 0),
+    "Swiping Right": _translate(-1, 0),
     "Swiping Down": _translate(0, 1),
     "Swiping Up": _translate(0, -1),
     "Pushing Hand Away": _scale(True),
     "Pulling Hand In": _scale(False),
-    "Sliding Two Fingers Left": _translate(-1, 0, TWO, (0.25, 0.4)),
-    "Sliding Two Fingers Right": _translate(1, 0, TWO, (0.25, 0.4)),
+    "Sliding Two Fingers Left": _translate(1, 0, TWO, (0.25, 0.4)),
+    "Sliding Two Fingers Right": _translate(-1, 0, TWO, (0.25, 0.4)),
     "Sliding Two Fingers Down": _translate(0, 1, TWO, (0.3, 0.42)),
     "Sliding Two Fingers Up": _translate(0, -1, TWO, (0.3, 0.42)),
     "Pushing Two Fingers Away": _scale(True, TWO),
     "Pulling Two Fingers In": _scale(False, TWO),
     "Rolling Hand Forward": _roll(True),
     "Rolling Hand Backward": _roll(False),
-    "Turning Hand Clockwise": _turn(True),
-    "Turning Hand Counterclockwise": _turn(False),
+    "Turning Hand Clockwise": _turn(image_clockwise=False),
+    "Turning Hand Counterclockwise": _turn(image_clockwise=True),
     "Zooming In With Full Hand": _zoom_hand(True),
     "Zooming Out With Full Hand": _zoom_hand(False),
     "Zooming In With Two Fingers": _zoom_two(True),
