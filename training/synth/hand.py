@@ -52,7 +52,10 @@ class Pose:
     pinch: 0 thumb and index apart, 1 their tips touch.
     thumb_angle: thumb direction, degrees away from the fingers (towards the thumb side).
     arm: draw the forearm; arm_angle: its direction (the `angle` an upright hand would need for
-    the forearm to point that way; 0 = straight down), None = in line with the hand.
+    the forearm to point that way; 0 = straight down), None = in line with the hand (or towards
+    the shoulder when `draw_hand` is given one).
+    yaw: turn about the hand's long axis, degrees (0 = palm to the camera, 90 = edge-on, seen as
+    a narrower hand).
     """
 
     x: float
@@ -67,6 +70,7 @@ class Pose:
     side: int = 1
     arm: bool = True
     arm_angle: float | None = None
+    yaw: float = 0.0
 
     def moved(self, **changes) -> Pose:
         return replace(self, **changes)
@@ -130,7 +134,8 @@ def _transform(pose: Pose, pts) -> np.ndarray:
     """Hand units -> fixed-point image coordinates (int32, SHIFT bits)."""
     pts = np.asarray(pts, np.float64)
     phi = pose.pitch * math.radians(70)
-    x = pts[:, 0] * pose.side * (1.0 + 0.45 * math.sin(phi) * (pts[:, 1] + 0.26))
+    narrow = max(0.3, math.cos(math.radians(pose.yaw)))
+    x = pts[:, 0] * pose.side * narrow * (1.0 + 0.45 * math.sin(phi) * (pts[:, 1] + 0.26))
     y = pts[:, 1] * math.cos(phi) * (1.0 + 0.08 * math.sin(phi))
     a = math.radians(pose.angle)
     ca, sa = math.cos(a), math.sin(a)
@@ -148,42 +153,120 @@ def _capsules(img, chain, width_px, colour, outline, outline_px):
     cv2.polylines(img, [chain], False, colour, width_px, cv2.LINE_AA, SHIFT)
 
 
-def draw_hand(img: np.ndarray, pose: Pose | None, skin, sleeve=(90, 60, 40)) -> None:
+@dataclass(frozen=True)
+class Look:
+    """How a hand is lit and dressed (fixed per clip). outline: the shade of the edges between
+    fingers and around the hand (1 = none, 0.55 = a drawn outline); light: direction of the light
+    in the image (degrees, 0 = from the right, 90 = from above) and `contrast` the strength of
+    the shading across the hand; sleeve_from: where the sleeve starts along the forearm (0 = at
+    the wrist, 1 = short sleeve: the whole forearm bare)."""
+
+    skin: tuple[int, int, int] = (120, 160, 210)
+    sleeve: tuple[int, int, int] = (90, 60, 40)
+    outline: float = 0.55
+    light: float = 90.0
+    contrast: float = 0.0
+    sleeve_from: float = 0.4
+
+
+def _arm_chain(pose: Pose, wrist, L: float, shoulder) -> np.ndarray:
+    """Forearm (and upper arm) joints in fixed-point pixels: wrist -> elbow -> shoulder when the
+    shoulder is known and the forearm is free, else a straight forearm reaching out of the frame."""
+    wrist = np.asarray(wrist, np.float64)
+    if shoulder is not None and pose.arm_angle is None:
+        sh = np.asarray(shoulder, np.float64) * ONE
+        d = sh - wrist
+        dist = float(np.hypot(*d))
+        if dist > 0.6 * L * ONE:
+            # the elbow hangs below the line wrist-shoulder
+            elbow = wrist + 0.55 * d + np.array([0.0, 0.35 * min(dist, 2.2 * L * ONE)])
+            return np.round(np.stack([wrist, elbow, sh])).astype(np.int32)
+    if pose.arm_angle is not None:
+        a = math.radians(pose.arm_angle)
+        direction = np.array([-math.sin(a), math.cos(a)])
+    else:  # in line with the hand
+        a = math.radians(pose.angle)
+        direction = np.array([-math.sin(a), math.cos(a)])
+    return np.round(np.stack([wrist, wrist + direction * 3.2 * L * ONE])).astype(np.int32)
+
+
+def _shade_hand(img: np.ndarray, layer: np.ndarray, mask: np.ndarray, pose: Pose, look: Look):
+    """Composite the drawn hand `layer` (premultiplied over black) into `img` through `mask`,
+    with a linear light gradient across the hand."""
+    ys, xs = np.nonzero(mask[::2, ::2])
+    if len(xs) == 0:
+        return
+    h, w = mask.shape
+    x0, x1 = max(0, 2 * xs.min() - 2), min(w, 2 * xs.max() + 3)
+    y0, y1 = max(0, 2 * ys.min() - 2), min(h, 2 * ys.max() + 3)
+    a = mask[y0:y1, x0:x1].astype(np.float32) * (1.0 / 255)
+    lay = layer[y0:y1, x0:x1].astype(np.float32)
+    if look.contrast > 0:
+        la = math.radians(look.light)
+        gx = (np.arange(x0, x1, dtype=np.float32) - pose.x) * (math.cos(la) / pose.size)
+        gy = (np.arange(y0, y1, dtype=np.float32) - pose.y) * (-math.sin(la) / pose.size)
+        gain = np.clip(1.0 + look.contrast * (gx[None, :] + gy[:, None]), 0.45, 1.5)
+        lay *= gain[..., None]
+    roi = img[y0:y1, x0:x1].astype(np.float32)
+    img[y0:y1, x0:x1] = np.clip(roi * (1.0 - a[..., None]) + lay, 0, 255).astype(np.uint8)
+
+
+def draw_hand(img: np.ndarray, pose: Pose | None, skin=None, sleeve=(90, 60, 40),
+              look: Look | None = None, shoulder=None, motion=None) -> None:
     """Draw `pose` into the BGR uint8 image `img` (HxWx3) in place; None draws nothing.
 
-    skin: BGR fill colour; the outline is a darker skin shade (it keeps the hand's silhouette
-    visible to Canny even on a background of the same brightness)."""
+    skin/sleeve: BGR colours (or give a `Look`); the outline is a darker skin shade (a drawn
+    outline keeps the silhouette visible to Canny even on a background of the same brightness;
+    real hands show only soft shading, `Look.outline` near 1). shoulder: the image point the arm
+    comes from (a person behind the hand), else the forearm reaches out of the frame. motion:
+    how far (dx, dy) px the hand moved during the exposure: it is smeared along that line."""
     if pose is None:
         return
-    skin = tuple(int(c) for c in skin)
-    dark = tuple(int(c * 0.55) for c in skin)
+    if look is None:
+        look = Look(skin=tuple(int(c) for c in (skin if skin is not None else Look.skin)),
+                    sleeve=tuple(int(c) for c in sleeve))
+    skin = tuple(int(c) for c in look.skin)
+    dark = tuple(int(c * look.outline) for c in skin)
     light = tuple(min(255, int(c * 1.06 + 6)) for c in skin)
-    sleeve = tuple(int(c) for c in sleeve)
+    sleeve = tuple(int(c) for c in look.sleeve)
+    sleeve_dark = tuple(int(c * (0.6 + 0.4 * (look.outline - 0.55) / 0.45)) for c in sleeve)
     parts = hand_parts(pose)
     L = pose.size
     line = max(1, int(round(L / 45)))
     # one transform for all points (the per-call overhead dominates at these sizes)
     chains = [parts["thumb"]] + parts["fingers"]
     pts = _transform(pose, np.concatenate([parts["arm"], parts["palm"], *chains]))
-    arm, palm = pts[:2], pts[2:2 + len(PALM)]
-    if pose.arm_angle is not None:  # the forearm keeps its own direction (e.g. while turning)
-        a = math.radians(pose.arm_angle)
-        reach = 1.4 * L * ONE
-        arm = np.stack([arm[0], arm[0] + np.round([-math.sin(a) * reach, math.cos(a) * reach])])
-        arm = arm.astype(np.int32)
-    if pose.arm:
-        wrist_w = max(2, int(0.30 * L))
-        cuff = (arm[0] * 3 + arm[1] * 2) // 5
-        _capsules(img, np.stack([arm[0], cuff]), wrist_w, skin, dark, line)
-        _capsules(img, np.stack([cuff, arm[1]]), int(wrist_w * 1.35), sleeve,
-                  tuple(int(c * 0.6) for c in sleeve), line)
-    cv2.fillPoly(img, [palm], skin, cv2.LINE_AA, SHIFT)
-    cv2.polylines(img, [palm], True, dark, line, cv2.LINE_AA, SHIFT)
-    # the thumb goes under the fingers when folded, above the palm
-    at = 2 + len(PALM)
-    for chain, w in zip(chains, (THUMB_WIDTH,) + FINGER_WIDTH, strict=True):
-        _capsules(img, pts[at:at + len(chain)], max(2, int(round(w * L))), light, dark, line)
-        at += len(chain)
+    palm = pts[2:2 + len(PALM)]
+    arm = _arm_chain(pose, pts[0], L, shoulder) if pose.arm else None
+    h, w = img.shape[:2]
+    layer = np.zeros_like(img)
+    mask = np.zeros((h, w), np.uint8)
+    for canvas, mono in ((layer, False), (mask, True)):
+        def col(c, mono=mono):
+            return 255 if mono else c
+        if arm is not None:
+            wrist_w = max(2, int(0.30 * L))
+            seg = arm[1] - arm[0]
+            cuff = (arm[0] + seg * (0.15 + 0.85 * look.sleeve_from)).astype(np.int32)
+            _capsules(canvas, np.stack([arm[0], cuff]), wrist_w, col(skin), col(dark), line)
+            rest = np.concatenate([cuff[None], arm[1:]])
+            _capsules(canvas, rest, int(wrist_w * 1.35), col(sleeve), col(sleeve_dark), line)
+        cv2.fillPoly(canvas, [palm], col(skin), cv2.LINE_AA, SHIFT)
+        cv2.polylines(canvas, [palm], True, col(dark), line, cv2.LINE_AA, SHIFT)
+        # the thumb goes under the fingers when folded, above the palm
+        at = 2 + len(PALM)
+        for chain, fw in zip(chains, (THUMB_WIDTH,) + FINGER_WIDTH, strict=True):
+            _capsules(canvas, pts[at:at + len(chain)], max(2, int(round(fw * L))), col(light),
+                      col(dark), line)
+            at += len(chain)
+    if motion is not None:
+        from training.synth.camera import motion_kernel
+
+        k = motion_kernel(*motion)
+        if k is not None:
+            layer = cv2.filter2D(layer, -1, k)
+            mask = cv2.filter2D(mask, -1, k)
+    _shade_hand(img, layer, mask, pose, look)
 
 
 def hand_box(pose: Pose) -> tuple[float, float, float, float]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from lcr_edge.errors import LCRError
+from training.synth.camera import refresh_schedule
 from training.synth.gestures import Ctx, Motion, motion_builder
 from training.synth.hand import Pose
 from training.synth.scene import Scene, Style, get_style
@@ -53,12 +54,58 @@ def _hold(pose: Pose | None, t: int, amount: float = 0.4) -> Pose | None:
     return pose.moved(x=pose.x + amount * math.sin(1.7 * t), y=pose.y + amount * math.cos(1.3 * t))
 
 
+def _offscreen(pose: Pose, h: int, rng) -> Pose:
+    """Where a hand comes from or goes to out of view: below the frame, a little to one side."""
+    return pose.moved(x=pose.x + rng.uniform(-0.3, 0.3) * pose.size,
+                      y=h + rng.uniform(0.5, 0.9) * pose.size, angle=pose.angle + rng.uniform(-20, 20))
+
+
+def _travel(a: Pose, b: Pose, n: int) -> list[Pose]:
+    """n poses moving smoothly from a towards b (b itself not included): a hand raised into view
+    or lowered out of it, which real clips show around the gesture."""
+    out = []
+    for i in range(n):
+        u = (i + 1) / (n + 1)
+        e = u * u * (3 - 2 * u)
+        out.append(b.moved(x=a.x + (b.x - a.x) * e, y=a.y + (b.y - a.y) * e,
+                           angle=a.angle + (b.angle - a.angle) * e))
+    return out
+
+
+def _enter(track: list, first: Pose | None, gap: int, h: int, rng) -> None:
+    """In the last frames of an empty gap, raise the hand into view to `first` (70 %)."""
+    if first is None or gap < 2 or rng.random() >= 0.7:
+        return
+    n = min(gap, int(rng.integers(2, 6)))
+    track[len(track) - n:] = _travel(_offscreen(first, h, rng), first, n)
+
+
+def _leave(track: list, at: int, last: Pose | None, room: int, h: int, rng) -> None:
+    """From frame `at` on (an empty stretch of `room` frames), lower the hand out of view (70 %)."""
+    if last is None or room < 2 or rng.random() >= 0.7:
+        return
+    n = min(room, int(rng.integers(2, 6)))
+    track[at:at + n] = _travel(last, _offscreen(last, h, rng), n)
+
+
 def _idle_mode(rng, wish: str) -> str:
     return wish if wish in ("hold", "absent") else ("hold" if rng.random() < 0.65 else "absent")
 
 
 def _gesture_poses(motion: Motion, n: int) -> list[Pose | None]:
     return [motion.pose(i / max(1, n - 1)) for i in range(n)]
+
+
+def _render(rng, scene: Scene, style: Style, track: list[Pose | None], fps: float = 12.0):
+    """Frames of a pose track; with probability style.refresh the picture changes only a few
+    times a second and the frames in between repeat it, as in a recorded webcam window."""
+    shown = np.arange(len(track))
+    if rng.random() < style.refresh:
+        shown = refresh_schedule(rng, len(track), fps, rng.uniform(*style.refresh_fps))
+    images: dict[int, np.ndarray] = {}
+    for t in sorted(set(shown.tolist())):
+        images[t] = scene.frame(t, track[t], track[t - 1] if t > 0 else None)
+    return [images[int(s)] for s in shown]
 
 
 def render_clip(label: str, seed: int, frames: int = 36, size: tuple[int, int] = (176, 100),
@@ -77,7 +124,7 @@ def render_clip(label: str, seed: int, frames: int = 36, size: tuple[int, int] =
     build = motion_builder(label)
     rng = np.random.default_rng(seed)
     scene = Scene.sample(rng, (w, h), style, frames)
-    motion = build(rng, Ctx(w, h, scene.hand_size, scene.side))
+    motion = build(rng, Ctx(w, h, scene.hand_size, scene.side, scene.head))
     n = min(frames, max(2, int(round(frames * rng.uniform(*GESTURE_FRACTION)))))
     start = int(rng.integers(0, frames - n + 1))
     poses = _gesture_poses(motion, n)
@@ -90,7 +137,13 @@ def render_clip(label: str, seed: int, frames: int = 36, size: tuple[int, int] =
             track.append(poses[t - start])
         else:
             track.append(None if post == "absent" else _hold(poses[-1], t))
-    images = [scene.frame(t, p) for t, p in enumerate(track)]
+    if pre == "absent":
+        head = track[:start]
+        _enter(head, poses[0], start, h, rng)
+        track[:start] = head
+    if post == "absent":
+        _leave(track, start + n, poses[-1], frames - start - n, h, rng)
+    images = _render(rng, scene, style, track)
     if return_track:
         return images, ClipInfo(label, track, start, start + n)
     return images
@@ -121,7 +174,7 @@ def render_stream(labels: list[str], seed: int, idle_frames: tuple[int, int] = (
     lengths = [int(rng.integers(g_lo, g_hi + 1)) for _ in labels]
     total = sum(gaps) + sum(lengths)
     scene = Scene.sample(rng, (w, h), style, max(1, total))
-    ctx = Ctx(w, h, scene.hand_size, scene.side)
+    ctx = Ctx(w, h, scene.hand_size, scene.side, scene.head)
     track: list[Pose | None] = []
     events = []
     last: Pose | None = None
@@ -131,6 +184,7 @@ def render_stream(labels: list[str], seed: int, idle_frames: tuple[int, int] = (
         keep = int(rng.integers(0, gap // 2 + 1)) if last is not None else 0
         lead = int(rng.integers(0, gap // 3 + 1)) if poses[0] is not None else 0
         lead = min(lead, gap - keep)
+        at = len(track)
         for t in range(gap):
             if t < keep:
                 track.append(_hold(last, len(track)))
@@ -138,13 +192,21 @@ def render_stream(labels: list[str], seed: int, idle_frames: tuple[int, int] = (
                 track.append(_hold(poses[0], len(track)))
             else:
                 track.append(None)
+        empty = gap - keep - lead
+        _leave(track, at + keep, last, empty // 2, h, rng)
+        if not lead:
+            before = track[:at + gap]
+            _enter(before, poses[0], empty - empty // 2, h, rng)
+            track[:at + gap] = before
         events.append((label, len(track), len(track) + len(poses)))
         track.extend(poses)
         last = poses[-1]
     keep = int(rng.integers(0, gaps[-1] // 2 + 1))
+    at = len(track)
     for t in range(gaps[-1]):
         track.append(_hold(last, len(track)) if t < keep else None)
-    return [scene.frame(t, p) for t, p in enumerate(track)], events
+    _leave(track, at + keep, last, gaps[-1] - keep, h, rng)
+    return _render(rng, scene, style, track), events
 
 
 def write_video(path: str | Path, frames: list[np.ndarray], fps: float = 12.0) -> Path:
