@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PyQt6.QtCore import QProcess, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QEvent, QProcess, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -366,6 +366,11 @@ class TeachDialog(QDialog):
         self.status.setText(text)
         self.status.setStyleSheet("color: #c00000;" if error else "")
         self.log.appendPlainText(("error: " if error else "") + text)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.WindowActivate:  # back from the main window's menus
+            self.follow_window()
+        return super().event(event)
 
     def closeEvent(self, event) -> None:
         self.live_timer.stop()

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PyQt6.QtCore import QProcess, QSettings
+from PyQt6.QtCore import QEvent, QProcess, QSettings
+from PyQt6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "app"))
 from fakes import ScriptedRecognizer  # noqa: E402
@@ -153,6 +154,8 @@ def test_teach_finetunes_the_model_the_window_runs(qtbot, tmp_path, settings, ti
     assert dlg.base_label.text() == str(first / "checkpoint.pt")
     record_two_gestures(dlg)
     win.use_model(str(second))  # Model > Open model… while the dialog stays open
+    QApplication.sendEvent(dlg, QEvent(QEvent.Type.WindowActivate))  # back to the dialog
+    assert dlg.base_label.text() == str(second / "checkpoint.pt")
     dlg.start_finetune()
     cmd = FakeProcess.started[-1]
     assert cmd[cmd.index("--model") + 1] == str(second / "checkpoint.pt")
