@@ -138,6 +138,7 @@ class Gallery(QScrollArea):
                            + (f"<p><i>{profile.description}</i></p>" if profile.description
                               else "")
                            + "".join(rows)
-                           + "<p style='color:gray'>Left and right are as the camera sees "
-                           "you; the live view is a mirror. Hold the gesture for about half "
+                           + "<p style='color:gray'>Left, right and clockwise are as you see "
+                           "them (Jester's convention); the live view is a mirror, so the hand "
+                           "on screen moves the way you move it. Hold the gesture for about half "
                            "a second, about an arm's length from the camera.</p>")

@@ -48,8 +48,9 @@ def register(app: typer.Typer) -> None:
         size: str = typer.Option("176x100", help="Frame size WIDTHxHEIGHT (Jester: ~176x100)."),
         val_fraction: float = typer.Option(0.2, help="Fraction of each class for validation."),
         workers: int = typer.Option(None, help="Worker processes (default: all cores)."),
-        style: str = typer.Option("default", help="Appearance: 'default' or 'new-user' (skin, "
-                                  "background and camera never used by 'default')."),
+        style: str = typer.Option("default", help="Appearance: 'default' (webcam-like), 'new-user' "
+                                  "(skin and background never used by 'default'), 'drawn' (the "
+                                  "earlier flat look) or 'studio' (plain)."),
         extra: list[str] = typer.Option(None, "--extra", help="Add a non-Jester gesture after the "
                                         "27 classes (repeatable; 'all' adds every extra)."),
         overwrite: bool = typer.Option(False, help="Replace an earlier synth output in OUT."),

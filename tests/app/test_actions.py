@@ -121,3 +121,23 @@ def test_shell_only_when_allowed(tmp_path):
             break
         time.sleep(0.02)
     assert marker.exists()
+
+
+def test_media_profile_directions_match_the_readme():
+    """The README's table of the media profile is what the profile does, and its directions are
+    the user's own (Jester's): a swipe to your right is "Swiping Right", which plays the next track."""
+    import re
+    from pathlib import Path
+
+    from lcr_edge.howto import HOW_TO
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| ([A-Z][A-Za-z ]+) \| ([^|]+) \| `([a-z_:]+)` \|$", readme, re.M)
+    media = load_profile("media")
+    assert len(rows) == len(media.bindings)
+    for gesture, what, action in rows:
+        assert str(media.bindings[gesture].single[0]) == action, gesture
+        for side in ("left", "right"):
+            if gesture.endswith(side.title()):
+                assert f"your {side}" in what and f"your {side}" in HOW_TO[gesture].lower(), gesture
+    assert dict((g, a) for g, _, a in rows)["Swiping Right"] == "player:next"

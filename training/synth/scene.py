@@ -5,7 +5,8 @@ A `Style` says what a clip may look like (skin palette, background families, the
 lighting, camera). `STYLES["default"]` is what `lcr-edge synth` trains on; `STYLES["new-user"]`
 draws skin tones, a background family and camera noise that the default never uses, to stand in
 for a user the model has not seen. `STYLES["drawn"]` is the earlier look (flat drawn hands, no
-camera effects), kept to measure what the realism buys. A `Scene` is one clip's (or stream's)
+camera effects) and `STYLES["scene"]` the new scene through a clean camera, kept to measure what
+the realism buys. A `Scene` is one clip's (or stream's)
 fixed draw of a style: colours, background image, person, distractor path, camera, all from one
 numpy Generator.
 
@@ -105,6 +106,14 @@ STYLES: dict[str, Style] = {
     "drawn": Style(skin=DEFAULT_SKIN[1:], backgrounds=("gradient", "texture", "stripes", "clutter"),
                    sleeves=SLEEVES, hand_size=(0.34, 0.48), noise=(1.0, 6.0), distractor=0.5,
                    person=0.6, **_NO_CAMERA),
+    # The webcam look's scene (person, rooms, photographs, shaded hands, arms) through a clean
+    # camera: what the camera effects add is default minus this.
+    "scene": Style(skin=DEFAULT_SKIN,
+                   backgrounds=("room", "room", "room", "photo", "photo", "gradient", "texture",
+                                "stripes", "clutter"),
+                   sleeves=SLEEVES, noise=(1.0, 6.0),
+                   **{**_NO_CAMERA, "outline": (0.75, 0.95), "shading": (0.0, 0.5),
+                      "yaw": (0.0, 50.0)}),
     # A plain studio: one gradient behind the hand, nobody else in view, little noise. Small models
     # learn it from 80 clips a class on a CPU in minutes.
     "studio": Style(skin=DEFAULT_SKIN, backgrounds=("gradient",), sleeves=SLEEVES[:4],
