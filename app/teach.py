@@ -157,8 +157,11 @@ class TeachDialog(QDialog):
     def follow_window(self) -> None:
         """Take the window's current model choice (it may switch models, e.g. Model > Open
         model…, while this dialog stays open)."""
+        running = getattr(self.parent(), "_teach_base", None)
         values = getattr(self.parent(), "values", None)
-        if isinstance(values, dict) and "model" in values:
+        if callable(running):
+            self.base_model = running()
+        elif isinstance(values, dict) and "model" in values:
             self.base_model = values["model"]
 
     def base_checkpoint(self) -> tuple[Path | None, str]:
@@ -172,7 +175,9 @@ class TeachDialog(QDialog):
             return path, ""
         if (path / CHECKPOINT).is_file():
             return path / CHECKPOINT, ""
-        which = "the bundled model" if not self._base_model else "the loaded model"
+        bundled = default_model_dir()
+        is_bundled = not self._base_model or (bundled and path.resolve() == Path(bundled).resolve())
+        which = "the bundled model" if is_bundled else "the loaded model"
         return None, (f"Cannot fine-tune {which} ({path}): it has no {CHECKPOINT}, the FP32 "
                       f"checkpoint fine-tuning starts from. Open a model folder that has one "
                       f"(Model > Open model…), e.g. one written by `lcr-edge export`, "

@@ -252,6 +252,9 @@ class MainWindow(QMainWindow):
 
     def _on_model_loaded(self, info: dict) -> None:
         self.labels, self.frame_rate = info["labels"], info["frame_rate"]
+        self.loaded_model = info["name"]  # what Teach fine-tunes from: the model that runs
+        if getattr(self, "teach_dialog", None) is not None:
+            self.teach_dialog.base_model = self.loaded_model
         self._set_error("model", None)
         meta = info["metadata"]
         self._log(f"model {info['name']}: {len(self.labels)} classes at {self.frame_rate:g} fps"
@@ -301,13 +304,17 @@ class MainWindow(QMainWindow):
                 frame = self.reader.latest() if self.reader is not None else None
                 return None if frame is None else frame.image
 
-            self.teach_dialog = TeachDialog(newest, base_model=self.values["model"],
+            self.teach_dialog = TeachDialog(newest, base_model=self._teach_base(),
                                             labels=self.labels, parent=self)
             self.teach_dialog.model_ready.connect(self.use_model)
-        self.teach_dialog.base_model = self.values["model"]
+        self.teach_dialog.base_model = self._teach_base()
         self.teach_dialog.show()
         self.teach_dialog.raise_()
         return self.teach_dialog
+
+    def _teach_base(self) -> str:
+        """The model that is running (once one has loaded), else the one being loaded."""
+        return getattr(self, "loaded_model", None) or self.values["model"]
 
     def _pick_video(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Video source", "",
