@@ -6,7 +6,7 @@
     DIR/model_fp32_stateful.xml|.bin OpenVINO IR with the state inside the infer request
     DIR/model_int8.onnx              INT8 QDQ ONNX (from `quantize`)
     DIR/model_int8.xml|.bin, DIR/model_int8_stateful.xml|.bin   INT8 OpenVINO IR (from `quantize`)
-    DIR/checkpoint.pt                the FP32 source checkpoint (for the torch backend)
+    DIR/checkpoint.pt                the FP32 checkpoint, no optimizer state (torch backend, finetune)
 
 model.json carries everything downstream needs: variant and config, labels in order, the
 preprocessing (`Preprocess.to_dict()` keys at top level: input_size, mean, std, colour_order,

@@ -214,7 +214,7 @@ def export_fp32(model: LCR, ckpt: dict, ckpt_path: Path, out: Path, formats: str
         meta["accuracy"]["fp32"] = accuracy
     with staging(out) as tmp:
         names = [CHECKPOINT]
-        shutil.copyfile(ckpt_path, tmp / CHECKPOINT)
+        write_inference_checkpoint(ckpt, tmp / CHECKPOINT)
         onnx_path = export_onnx(step, example_inputs(model), tmp / FILES[("fp32", "onnx")])
         if formats in ("onnx", "all"):
             names.append(onnx_path.name)
@@ -231,6 +231,18 @@ def export_fp32(model: LCR, ckpt: dict, ckpt_path: Path, out: Path, formats: str
         meta["parity"]["fp32"] = parity(out, step, "fp32", step.model)
         write_json(out / METADATA, meta)
     return meta
+
+
+# Training state an exported model does not need (it is two thirds of a training checkpoint).
+TRAINING_ONLY = ("optimizer", "scheduler", "rng")
+
+
+def write_inference_checkpoint(ckpt: dict, path: Path) -> None:
+    """The checkpoint an export ships: weights, config, labels, preprocessing and provenance,
+    without the optimizer state (fine-tuning starts a new optimizer anyway)."""
+    import torch
+
+    torch.save({k: v for k, v in ckpt.items() if k not in TRAINING_ONLY}, path)
 
 
 def _keep_int8(out: Path) -> list[str]:

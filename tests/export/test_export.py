@@ -132,3 +132,20 @@ def test_export_cli_and_bad_checkpoint(tmp_path):
     meta = read_metadata(tmp_path / "o")
     assert meta["frame_rate"] == 15.0 and set(meta["files"]["fp32"]) == {"onnx"}
     assert "exported lcr-s" in res.output
+
+
+def test_the_exported_checkpoint_keeps_the_weights_but_not_the_optimizer(tmp_path):
+    from lcr_edge.model.checkpoint import read_checkpoint, save_checkpoint
+    from quantize.export import export_fp32
+
+    src = testing.tiny_checkpoint(tmp_path / "tiny.pt", dim=16)
+    model, ckpt = load_checkpoint(src)
+    trained = tmp_path / "trained.pt"  # as `lcr-edge train` writes it: with optimizer state
+    save_checkpoint(trained, model, ckpt["labels"], Preprocess.from_dict(ckpt["preprocess"]),
+                    optimizer={"state": {0: {"exp_avg": torch.ones(1000)}}}, rng=[1, 2], epoch=3)
+    export_fp32(model, read_checkpoint(trained), trained, tmp_path / "out", formats="onnx")
+    shipped = read_checkpoint(tmp_path / "out" / "checkpoint.pt")
+    assert "optimizer" not in shipped and "rng" not in shipped and shipped["epoch"] == 3
+    for k, v in ckpt["model"].items():
+        assert torch.equal(shipped["model"][k], v), k
+    assert (tmp_path / "out" / "checkpoint.pt").stat().st_size < trained.stat().st_size
