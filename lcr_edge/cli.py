@@ -19,18 +19,22 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "[default: ...]" must show, not be markup
 )
 
 
-
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")):
-    """Real-time hand-gesture recognition with LSTM-CrossRWKV: train, quantize, export, run."""
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from lcr_edge import __version__
 
         typer.echo(f"lcr-edge {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print the version and exit.")):
+    """Real-time hand-gesture recognition with LSTM-CrossRWKV: train, quantize, export, run."""
 
 
 COMMANDS = [
