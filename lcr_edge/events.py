@@ -12,8 +12,9 @@ Per frame (probabilities [K] in the model's label order, time t in seconds):
 5. cooldown: after any event, no other gesture fires for `cooldown_s`;
 6. opposite suppression: after "Swiping Left" fires, "Swiping Right" cannot fire for
    `opposite_s` (the hand coming back after a swipe looks like the opposite swipe);
-7. hold: a gesture still above threshold `hold_after_s` after it fired emits "hold" events every
-   `hold_repeat_s` until it drops;
+7. hold: a static pose (`lcr_edge.labels.can_hold`: Thumb Up/Down, Stop Sign, users' own
+   gestures; never a swipe) still above threshold `hold_after_s` after it fired emits "hold"
+   events every `hold_repeat_s` until it drops;
 8. idle reset: after `idle_reset_s` of continuous idle a "reset" event asks the caller to reset
    the recognizer's recurrent state (a long-running state drifts), then the idle clock restarts.
 
@@ -36,7 +37,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from lcr_edge.errors import LCRError
-from lcr_edge.labels import IDLE_LABELS
+from lcr_edge.labels import IDLE_LABELS, can_hold
 
 # Pairs whose second half is what the hand does when it returns after the first.
 _EPS = 1e-6  # time comparisons: frame times are i / frame_rate, not exact in binary
@@ -221,7 +222,8 @@ class EventEngine:
             self._last_fire_t = t
             for other in self._opposite.get(name, ()):
                 self._suppressed_until[other] = t + cfg.opposite_s
-            self._held, self._next_hold_t = best, t + cfg.hold_after_s
+            if can_hold(name):
+                self._held, self._next_hold_t = best, t + cfg.hold_after_s
 
         # Idle clock: nothing is above threshold and nothing is being held.
         if above or self._held is not None:

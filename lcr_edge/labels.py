@@ -40,6 +40,16 @@ JESTER_LABELS: tuple[str, ...] = (
 
 IDLE_LABELS: tuple[str, ...] = ("No gesture", "Doing other things")
 
+# Static poses: the only Jester gestures that can be held (and so repeat a `hold` action). A swipe
+# or a turn that stays on top for a moment is still one movement, never a hold.
+HOLDABLE_LABELS: tuple[str, ...] = ("Thumb Up", "Thumb Down", "Stop Sign")
+
+
+def can_hold(label: str) -> bool:
+    """Whether a gesture is a pose one can hold: Jester's static poses, and any gesture that is not
+    Jester's (a user's own, whose nature we do not know)."""
+    return label in HOLDABLE_LABELS or label not in JESTER_LABELS
+
 # Gestures that a horizontal flip turns into each other (both directions listed).
 _PAIRS = (("Swiping Left", "Swiping Right"),
           ("Sliding Two Fingers Left", "Sliding Two Fingers Right"),

@@ -89,11 +89,19 @@ def test_opposite_gesture_is_suppressed_for_about_a_second():
 
 
 def test_hold_events_repeat_while_held():
-    probs = stream(("Turning Hand Clockwise", 24), ("idle", 12))
+    probs = stream(("Thumb Up", 24), ("idle", 12))
     ev = run(probs, window=1, min_frames=1, hold_after_s=1.0, hold_repeat_s=0.5)
-    assert ev[0] == ("single", "Turning Hand Clockwise", 0)
+    assert ev[0] == ("single", "Thumb Up", 0)
     holds = [f for k, _, f in ev if k == "hold"]
     assert holds == [12, 18]  # 1.0 s after firing, then every 0.5 s, until it drops at frame 24
+
+
+@pytest.mark.parametrize("gesture", ["Swiping Left", "Turning Hand Clockwise", "Shaking Hand"])
+def test_movements_are_never_held(gesture):
+    """A swipe that stays on top for two seconds is one swipe: one event, no `hold`."""
+    ev = run(stream((gesture, 24), ("idle", 12)), window=1, min_frames=1, hold_after_s=1.0,
+             hold_repeat_s=0.5)
+    assert ev == [("single", gesture, 0)]
 
 
 def test_reset_after_long_idle():
