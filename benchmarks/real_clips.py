@@ -38,9 +38,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 DEFAULT_DATA = REPO / ".." / "shared" / "realclips"
-MIRRORS = (("Swiping Left", "Swiping Right"),
-           ("Sliding Two Fingers Left", "Sliding Two Fingers Right"),
-           ("Turning Hand Clockwise", "Turning Hand Counterclockwise"))
 
 
 def model_name(model: Path) -> str:
@@ -88,7 +85,8 @@ def class_table(clips: list[dict], labels: list[str]) -> list[dict]:
 
 def mirror_swaps(clips: list[dict]) -> dict:
     """Clips of a handed gesture, and those predicted as its mirror image."""
-    mirror = {a: b for a, b in MIRRORS} | {b: a for a, b in MIRRORS}
+    from lcr_edge.labels import MIRRORED as mirror
+
     handed = [c for c in clips if c["label"] in mirror]
     return {"clips": len(handed),
             "swapped": sum(c["predicted"] == mirror[c["label"]] for c in handed)}
