@@ -239,6 +239,8 @@ class MainWindow(QMainWindow):
         self.host.set_events.emit(self._events_config())
         if not quiet:
             self._log(f"profile {prof.name}: {len(prof.bindings)} gestures mapped")
+        if prof.warning():
+            self._log(f"warning: {prof.warning()}")
 
     def _events_config(self):
         cfg = dataclasses.replace(self.profile.events,

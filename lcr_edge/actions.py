@@ -34,6 +34,7 @@ player, key and MPRIS handlers; `lcr-edge run` its headless ones). No Qt here.
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 import subprocess
@@ -92,6 +93,17 @@ class Profile:
     bindings: dict[str, Binding]
     allow_shell: bool = False
     description: str = ""
+    # Jester gestures the profile maps but the model does not know (a fine-tune that dropped a
+    # class): left out, named here so the caller can warn; everything else works
+    missing: list[str] = field(default_factory=list)
+
+    def warning(self) -> str | None:
+        """One line naming the gestures left out, or None."""
+        if not self.missing:
+            return None
+        where = self.path or self.name
+        return (f"{where}: the model does not know {', '.join(repr(g) for g in self.missing)}; "
+                f"{'that gesture is' if len(self.missing) == 1 else 'those gestures are'} ignored")
 
     def describe(self) -> list[tuple[str, str, str]]:
         """[(gesture, trigger, action)] in file order, for the gallery and `--help` texts."""
@@ -135,9 +147,11 @@ def load_profile(name_or_path: str | Path = "media", labels=None) -> Profile:
     """Read and check a profile; `labels` (the model's) are the valid gesture names."""
     path = resolve_profile_path(name_or_path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise LCRError(f"{path}: cannot read profile: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise LCRError(f"{path}: not a UTF-8 text file (byte {exc.start}); save it as UTF-8") from None
     return parse_profile(text, path, labels)
 
 
@@ -155,6 +169,8 @@ def parse_profile(text: str, path: Path | str | None = None, labels=None) -> Pro
     for section in doc:
         if section not in PROFILE_SECTIONS:
             fail(f"unknown section [{section}]; valid: {', '.join(PROFILE_SECTIONS)}", section)
+        if not isinstance(doc[section], dict):
+            fail(f"[{section}] must be a table, got {doc[section]!r}", section)
     meta = doc.get("profile", {})
     for key in meta:
         if key not in ("name", "description", "allow_shell"):
@@ -170,16 +186,31 @@ def parse_profile(text: str, path: Path | str | None = None, labels=None) -> Pro
         fail(str(exc), "events", bad.group(1) if bad else None)
 
     valid = [g for g in (labels or JESTER_LABELS) if g not in IDLE_LABELS]
-    for name in events.thresholds:
-        if name not in valid:
-            fail(f"unknown gesture {name!r} in [events.thresholds]; valid gestures: "
-                 f"{', '.join(valid)}", "events.thresholds", name)
+    missing: list[str] = []
 
+    def known(name: str, table: str) -> bool:
+        """True for the model's gestures; a Jester gesture the model lacks is left out (and named
+        in Profile.missing); any other name is an error with the closest valid names."""
+        if name in valid:
+            return True
+        if name in JESTER_LABELS and name not in IDLE_LABELS and labels is not None:
+            if name not in missing:
+                missing.append(name)
+            return False
+        close = difflib.get_close_matches(name, valid, n=2, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        where_in = " in [events.thresholds]" if table == "events.thresholds" else ""
+        fail(f"unknown gesture {name!r}{where_in}{hint} Valid gestures: {', '.join(valid)}",
+             table, name)
+        return False
+
+    events.thresholds = {n: v for n, v in events.thresholds.items()
+                         if known(n, "events.thresholds")}
+    gestures = doc.get("gestures", {})
     bindings: dict[str, Binding] = {}
-    for gesture, spec in doc.get("gestures", {}).items():
-        if gesture not in valid:
-            fail(f"unknown gesture {gesture!r}; valid gestures: {', '.join(valid)}",
-                 "gestures", gesture)
+    for gesture, spec in gestures.items():
+        if not known(gesture, "gestures"):
+            continue
         if isinstance(spec, (str, list)):
             spec = {"single": spec}
         if not isinstance(spec, dict):
@@ -190,7 +221,12 @@ def parse_profile(text: str, path: Path | str | None = None, labels=None) -> Pro
             if trigger not in TRIGGERS:
                 fail(f"{gesture!r}: unknown trigger {trigger!r}; valid: {', '.join(TRIGGERS)}",
                      "gestures", gesture, trigger)
-            for a in [actions] if isinstance(actions, str) else list(actions):
+            if isinstance(actions, str):
+                actions = [actions]
+            if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+                fail(f"{gesture!r}: {trigger} must be an action such as \"player:next\" or a list "
+                     f"of them, got {actions!r}", "gestures", gesture, trigger)
+            for a in actions:
                 try:
                     action = parse_action(a, allow_shell)
                 except LCRError as exc:
@@ -199,7 +235,7 @@ def parse_profile(text: str, path: Path | str | None = None, labels=None) -> Pro
         bindings[gesture] = binding
     return Profile(name=str(meta.get("name", Path(where).stem)), path=Path(path) if path else None,
                    events=events, bindings=bindings, allow_shell=allow_shell,
-                   description=str(meta.get("description", "")))
+                   description=str(meta.get("description", "")), missing=missing)
 
 
 def parse_action(text, allow_shell: bool = False) -> Action:

@@ -31,6 +31,7 @@ about other demos: no way to see why a gesture did not trigger).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import asdict, dataclass, field, fields
 
@@ -86,6 +87,8 @@ class EventConfig:
             if key not in known:
                 raise LCRError(f"{where}: unknown setting {key!r}; valid: {', '.join(known)}")
             try:
+                if isinstance(value, bool) and key not in ("idle_labels", "opposites"):
+                    raise TypeError("a number, not true/false")
                 if key == "thresholds":
                     value = {str(k): float(v) for k, v in dict(value).items()}
                 elif key in ("idle_labels",):
@@ -110,6 +113,12 @@ class EventConfig:
                 raise LCRError(f"[events]: threshold for {name!r} must be in (0, 1], got {v}")
         if not 0.0 <= self.rearm_ratio < 1.0:
             raise LCRError(f"[events]: rearm_ratio must be in [0, 1), got {self.rearm_ratio}")
+        for name in ("cooldown_s", "opposite_s", "hold_after_s", "hold_repeat_s", "idle_reset_s"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and 0.0 <= v <= 3600.0):
+                raise LCRError(f"[events]: {name} must be a number of seconds in [0, 3600], got {v}")
+        if self.hold_repeat_s <= 0:
+            raise LCRError(f"[events]: hold_repeat_s must be above 0, got {self.hold_repeat_s}")
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -114,6 +114,9 @@ def register(app: typer.Typer) -> None:
         src = open_source(source)
         recognizer = engine_mod.load_recognizer(model, backend, threads, horizon)
         prof = load_profile(profile, labels=recognizer.labels)
+        if prof.warning():
+            typer.echo(json.dumps({"type": "status", "message": prof.warning(), "error": False})
+                       if as_json else f"warning: {prof.warning()}", err=not as_json)
         engine = engine_mod.Engine(recognizer, prof.events)
         runner = ActionRunner(prof, headless_handlers(dry_run))
         video = _VideoOut(out, engine.frame_rate) if out else None

@@ -11,6 +11,7 @@ from lcr_edge.actions import (
 )
 from lcr_edge.errors import LCRError
 from lcr_edge.events import Event
+from lcr_edge.labels import JESTER_LABELS
 
 GOOD = """\
 [profile]
@@ -141,3 +142,40 @@ def test_media_profile_directions_match_the_readme():
             if gesture.endswith(side.title()):
                 assert f"your {side}" in what and f"your {side}" in HOW_TO[gesture].lower(), gesture
     assert dict((g, a) for g, _, a in rows)["Swiping Right"] == "player:next"
+
+
+def test_a_model_without_some_gestures_keeps_the_rest_of_the_profile():
+    """After a fine-tune that dropped a class, the media profile still loads: the class is left out
+    and named, every other mapping works."""
+    labels = [g for g in JESTER_LABELS if g not in ("Shaking Hand", "Thumb Down")]
+    prof = load_profile("media", labels=labels)
+    assert set(prof.missing) == {"Shaking Hand", "Thumb Down"}
+    assert "Shaking Hand" not in prof.bindings and "Shaking Hand" not in prof.events.thresholds
+    assert str(prof.bindings["Swiping Right"].single[0]) == "player:next"
+    assert "'Shaking Hand'" in prof.warning() and "ignored" in prof.warning()
+    assert load_profile("media").warning() is None
+
+
+@pytest.mark.parametrize("text,words", [
+    ('[gestures]\n"Thumb Up" = { single = 5 }\n', [":2:", "'Thumb Up'", "single must be an action"]),
+    ('[gestures]\n"Thumbs Up" = "player:next"\n', [":2:", "did you mean 'Thumb Up'"]),
+    ('[events]\ncooldown_s = inf\n', ["cooldown_s", "[0, 3600]"]),
+    ('[events]\nwindow = true\n', ["window", "true/false"]),
+    ('profile = 5\n', ["[profile] must be a table"]),
+    ('[gestures]\n"Stop Sign" = ["player:next", 3]\n', ["'Stop Sign'", "list"]),
+])
+def test_wrong_types_are_one_clear_error(text, words):
+    with pytest.raises(LCRError) as info:
+        parse_profile(text, "my.toml")
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+
+
+def test_a_profile_that_is_not_utf8_is_one_clear_error(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('[profile]\nname = "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(LCRError, match="not a UTF-8 text file"):
+        load_profile(path)
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    assert load_profile(bom).name == "t"
