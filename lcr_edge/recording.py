@@ -78,6 +78,18 @@ def check_label(label: str, known=()) -> str:
     return name
 
 
+def near_misses(name: str, known=()) -> list[str]:
+    """Known names (this set's or Jester's) that `name` is probably a typo of, e.g. 'Thumbs Up' ->
+    ['Thumb Up']; [] for a known name or one that is clearly new."""
+    names = list(dict.fromkeys([*known, *JESTER_LABELS]))
+    if name in names:
+        return []
+    import difflib
+
+    lower = {n.lower(): n for n in names}
+    return [lower[c] for c in difflib.get_close_matches(name.lower(), list(lower), n=2, cutoff=0.8)]
+
+
 @dataclass(frozen=True)
 class Recorded:
     clip_id: str

@@ -30,6 +30,8 @@ def register(app: typer.Typer) -> None:
         countdown: float = typer.Option(3.0, "--countdown", help="Seconds of countdown before "
                                         "each clip from a camera (0: none)."),
         as_json: bool = typer.Option(False, "--json", help="Print what was saved as JSON."),
+        new: bool = typer.Option(False, "--new", help="The name is a gesture of your own, even if "
+                                 "it is close to a known one."),
     ):
         """Record COUNT clips of one gesture from a camera (or a video) with a countdown before
         each, into the layout `lcr-edge finetune` and `lcr-edge train` read. Clips are numbered
@@ -45,6 +47,7 @@ def register(app: typer.Typer) -> None:
             RecordingSet,
             SourceFailed,
             check_label,
+            near_misses,
         )
         from lcr_edge.sources import open_source
 
@@ -58,6 +61,11 @@ def register(app: typer.Typer) -> None:
         check_label(label)  # a bad name fails before anything is created
         rs = RecordingSet.open(out)
         name = check_label(label, rs.labels)
+        close = near_misses(name, rs.labels)
+        if close and not new:
+            raise LCRError(f"gesture {name!r} is new here, but close to "
+                           f"{' and '.join(repr(c) for c in close)}: did you mean "
+                           f"--label {close[0]!r}? Pass --new to record a gesture of your own")
         if rs.recovered:
             _say(f"recovered {len(rs.recovered)} clip(s) from an interrupted recording: "
                  f"{', '.join(rs.recovered)}")

@@ -181,3 +181,14 @@ def test_record_says_which_way_the_gesture_goes(tmp_path, video):
         right = name.replace("Left", "Right")
         assert "YOUR right" in DIRECTION[right] and "your right" in HOW_TO[right]
     assert "as YOU see it" in DIRECTION["Turning Hand Counterclockwise"]
+
+
+def test_a_near_miss_name_suggests_the_jester_one_and_records_nothing(tmp_path, video):
+    res = record("--out", tmp_path / "s", "--label", "Thumbs Up", "--source", video, "--count", 1,
+                 "--seconds", 1)
+    assert "did you mean --label 'Thumb Up'" in error(res) and "--new" in error(res)
+    assert not any((tmp_path / "s").glob("*/clip.json"))
+    res = record("--out", tmp_path / "s", "--label", "Thumbs Up", "--source", video, "--count", 1,
+                 "--seconds", 1, "--new")
+    assert res.exit_code == 0, res.output
+    assert rows(tmp_path / "s" / "jester-v1-labels.csv") == [["Thumbs Up"]]
