@@ -316,6 +316,10 @@ def train(cfg: TrainConfig, log=print) -> dict:
         m = res.metrics()
         val_loss = F.cross_entropy(torch.log(torch.from_numpy(res.probs[:, -1]).clamp_min(1e-9)),
                                    torch.from_numpy(res.targets)).item() if len(res.targets) else 0.0
+        if stats[2].item() == 0:
+            raise LCRError(f"{cfg.data}: no training clip of epoch {epoch + 1} could be read "
+                           f"({int(stats[3].item())} unreadable, see the warnings above); nothing "
+                           f"was saved")
         seen = max(1.0, stats[2].item())
         metrics = {"epoch": epoch + 1, "step": step, "train_loss": round(stats[0].item() / seen, 5),
                    "train_acc": round(stats[1].item() / seen, 5),
@@ -334,8 +338,9 @@ def train(cfg: TrainConfig, log=print) -> dict:
             last_save = time.time()
             write_metrics(out, history)
             log(f"epoch {epoch + 1}/{cfg.epochs}: train loss {metrics['train_loss']:.3f} acc "
-                f"{metrics['train_acc']:.3f} | val top-1 {metrics['val_top1']:.3f} (last frame "
-                f"{metrics['val_top1_last']:.3f}) top-5 {metrics['val_top5']:.3f} | "
+                f"{100 * metrics['train_acc']:.1f} % | val top-1 {100 * metrics['val_top1']:.1f} % "
+                f"(last frame {100 * metrics['val_top1_last']:.1f} %) top-5 "
+                f"{100 * metrics['val_top5']:.1f} % | "
                 f"{metrics['clips_per_s']:.1f} clips/s, {metrics['epoch_s']:.0f} s"
                 + (f" | {metrics['skipped']} unreadable clips skipped" if metrics["skipped"] else ""))
         if cfg.max_minutes and (time.time() - t_start) / 60 > cfg.max_minutes and epoch + 1 < cfg.epochs:
@@ -344,4 +349,10 @@ def train(cfg: TrainConfig, log=print) -> dict:
             break
     if world > 1:
         dist.barrier()
+    if rank == 0 and history:
+        top = max(history, key=lambda h: h["val_top1"])
+        log(f"best: val top-1 {100 * top['val_top1']:.1f} % (epoch {top['epoch']}) -> {out / 'best.pt'}; "
+            f"curves {out / 'curves.png'}\nnext: lcr-edge eval --model {out / 'best.pt'} --data "
+            f"{cfg.data}\n      lcr-edge quantize {out / 'best.pt'} --data {cfg.data} --out "
+            f"exports/{out.name}")
     return metrics if rank == 0 else {}

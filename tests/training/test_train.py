@@ -157,3 +157,20 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, jester):
     train(tiny(jester, tmp_path / "run", epochs=1), log=lambda s: None)
     with pytest.raises(LCRError, match="already holds a run"):
         train(tiny(jester, tmp_path / "run", epochs=1), log=lambda s: None)
+
+
+def test_training_ends_with_what_it_wrote_and_the_next_command(jester, tmp_path):
+    lines = []
+    train(tiny(jester, tmp_path / "run", epochs=1), log=lines.append)
+    end = lines[-1]
+    assert f"-> {tmp_path / 'run' / 'best.pt'}" in end and "curves.png" in end
+    assert f"lcr-edge eval --model {tmp_path / 'run' / 'best.pt'}" in end and "lcr-edge quantize" in end
+    assert " % " in next(s for s in lines if s.startswith("epoch 1/1"))  # percentages, as eval
+
+
+def test_a_set_whose_clips_are_all_unreadable_saves_nothing(jester, tmp_path):
+    for jpg in jester.glob("*/*.jpg"):
+        jpg.write_bytes(b"not a jpeg")
+    with pytest.warns(UserWarning), pytest.raises(LCRError, match="no training clip"):
+        train(tiny(jester, tmp_path / "run", epochs=1), log=lambda s: None)
+    assert not (tmp_path / "run" / "best.pt").exists()
