@@ -7,7 +7,8 @@ Two ways to consume a source:
   camera's driver buffer never fills up, so there is no lag) and keeps only the newest frame due
   at the model rate; `take()` returns it. Capture never waits for inference: a frame the model
   did not take before the next one arrived is dropped and counted. A camera that fails to open or
-  disappears is reported (`status`) and retried every `retry_s`, never raised.
+  disappears is reported (`status`) and retried every `retry_s`, never raised; after
+  `max_retries` failures in a row it is given up, with a status that says so.
 
 Specs (`open_source`): "0", "1" ... a camera index; a path to a video file; a path to a folder of
 .jpg/.png frames (read in name order, as in the 20BN Jester layout).
@@ -158,6 +159,10 @@ class FrameFolderSource(FrameSource):
         return None
 
 
+RETRY_S = 1.0  # seconds between two tries of a failing camera
+FIRST_OPEN_RETRIES = 5  # tries for a camera that has not given one frame yet
+
+
 def open_source(spec: str | int | Path, folder_fps: float = 12.0) -> FrameSource:
     """"0" -> camera 0; a file -> video; a folder -> frames; "demo" -> the bundled demo clip.
     Not opened yet (call .open())."""
@@ -244,10 +249,13 @@ class LatestFrameReader:
     """
 
     def __init__(self, source: FrameSource, frame_rate: float, realtime: bool = True,
-                 loop: bool = False, retry_s: float = 1.0,
+                 loop: bool = False, retry_s: float | None = None, max_retries: int = 30,
                  on_status: Callable[[str, bool], None] | None = None):
         self.source, self.frame_rate = source, float(frame_rate)
-        self.realtime, self.loop, self.retry_s = realtime, loop, retry_s
+        self.realtime, self.loop = realtime, loop
+        self.retry_s = RETRY_S if retry_s is None else retry_s
+        self.max_retries = max_retries  # a camera failing this many times in a row is given up
+        self._failures = 0
         self.on_status = on_status
         self.status = "starting"
         self.error: str | None = None  # set while the source is failing; None when it is fine
@@ -304,9 +312,23 @@ class LatestFrameReader:
                 self._set_status(str(exc), error=True)
                 self.finished = True
                 return False
-            self._set_status(f"{exc}; retrying every {self.retry_s:g} s", error=True)
-            self._stop.wait(self.retry_s)
+            self._retry_or_give_up(str(exc))
             return False
+
+    def _retry_or_give_up(self, why: str) -> None:
+        """A live source failed again: wait and retry, or, after `max_retries` failures in a row,
+        stop with a last status that says so (a missing camera must not spin for ever)."""
+        self._failures += 1
+        # a camera that never gave a frame (a wrong index) is given up sooner than one that ran
+        limit = self.max_retries if self.captured else min(self.max_retries, FIRST_OPEN_RETRIES)
+        if self._failures > limit:
+            self._set_status(f"{why}; gave up after {limit} retries ({limit * self.retry_s:g} s)",
+                             error=True)
+            self.finished = True
+            return
+        self._set_status(f"{why}; retrying every {self.retry_s:g} s ({self._failures}/{limit})",
+                         error=True)
+        self._stop.wait(self.retry_s)
 
     def _run(self) -> None:
         # Frame times never go back (a looping file, a camera that came back): the event rules'
@@ -325,6 +347,7 @@ class LatestFrameReader:
                     now = time.perf_counter()
                     if image is None:
                         break
+                    self._failures = 0
                     self.captured += 1
                     t = now - t0 if self.source.live else offset + i / native
                     if last is not None and now > last:
@@ -348,9 +371,7 @@ class LatestFrameReader:
                 if self._stop.is_set():
                     break
                 if self.source.live:
-                    self._set_status(f"{self.source.name}: lost (unplugged?); retrying every "
-                                     f"{self.retry_s:g} s", error=True)
-                    self._stop.wait(self.retry_s)
+                    self._retry_or_give_up(f"{self.source.name}: lost (unplugged?)")
                 elif not self.loop:
                     self._set_status(f"{self.source.name}: end of stream")
                     self.finished = True

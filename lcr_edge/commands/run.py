@@ -96,6 +96,7 @@ def register(app: typer.Typer) -> None:
         from lcr_edge import engine as engine_mod
         from lcr_edge.actions import ActionRunner, load_profile
         from lcr_edge.annotate import annotate
+        from lcr_edge.errors import LCRError
         from lcr_edge.sources import LatestFrameReader, iter_frames, open_source
         from lcr_edge.sources import list_cameras as find_cameras
 
@@ -185,3 +186,5 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{n_frames} frames, {n_events} events, {n_actions} actions; "
                        f"{summary['mean_step_ms']} ms per step"
                        + (f"; wrote {out}" if out else ""), err=True)
+        if reader is not None and reader.error:  # the source failed for good (a camera gone)
+            raise LCRError(reader.error)

@@ -134,6 +134,18 @@ def test_missing_camera_index_is_an_error_status_not_a_crash():
         reader.stop()
 
 
+def test_a_camera_that_never_opens_is_given_up_after_max_retries():
+    statuses = []
+    reader = LatestFrameReader(CameraSource(97), 12, retry_s=0.01, max_retries=3,
+                               on_status=lambda text, err: statuses.append(text)).start()
+    try:
+        assert wait_for(lambda: reader.finished)
+    finally:
+        reader.stop()
+    assert [s[-5:] for s in statuses[:3]] == ["(1/3)", "(2/3)", "(3/3)"]
+    assert "gave up after 3 retries" in statuses[-1] and reader.error == statuses[-1]
+
+
 def test_looping_file_keeps_time_increasing(tmp_path):
     video = write_video(tmp_path / "v.avi", 6, fps=12)
     reader = LatestFrameReader(open_source(video), 12, realtime=True, loop=True).start()

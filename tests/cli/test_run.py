@@ -131,3 +131,14 @@ def test_bundled_assets_are_installed_and_small():
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == info["frames"]
     assert len(info["events"]) >= 5
     assert len(list(engine.DEMO_PLAYLIST.glob("*.mp4"))) == 3
+
+
+def test_a_camera_that_is_not_there_ends_the_run_with_an_error(scripted, monkeypatch):
+    from lcr_edge import sources
+
+    monkeypatch.setattr(sources, "FIRST_OPEN_RETRIES", 2)
+    monkeypatch.setattr(sources, "RETRY_S", 0.01)
+    result = CliRunner().invoke(app, ["run", "--source", "7"])
+    assert result.exit_code != 0
+    assert "camera 7: cannot open" in str(result.exception)
+    assert "gave up after 2 retries" in str(result.exception)
