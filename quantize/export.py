@@ -8,6 +8,7 @@ initial value, built by hand (OpenVINO's MakeStateful pass fails to compile INT8
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import shutil
@@ -144,6 +145,8 @@ def base_metadata(model: LCR, ckpt: dict, ckpt_path: Path, frame_rate: float | N
     cfg = model.config
     pre = Preprocess.from_dict(ckpt["preprocess"]) if "preprocess" in ckpt else Preprocess()
     # the rate the model was trained to see frames at (training.data.Sampling: source fps / stride)
+    if frame_rate is not None and not (math.isfinite(frame_rate) and 0 < frame_rate <= 240):
+        raise LCRError(f"--frame-rate must be a rate in (0, 240] frames per second, got {frame_rate}")
     fps = frame_rate or (ckpt.get("sampling") or {}).get("frame_rate") or ckpt.get("frame_rate")
     S = cfg.image_size
     if pre.size != S:

@@ -48,9 +48,9 @@ def register(app: typer.Typer) -> None:
                                           help="Backend(s) to run (repeatable)."),
         precision: list[str] = typer.Option(None, "--precision",
                                             help="int8 and/or fp32 (default: all present)."),
-        frames: int = typer.Option(500, "--frames", help="Timed frames per configuration."),
+        frames: int = typer.Option(500, "--frames", help="Timed frames per configuration.", min=1),
         threads: int = typer.Option(None, "--threads",
-                                    help="Inference threads [default: all cores]."),
+                                    help="Inference threads [default: all cores].", min=1),
         peak: bool = typer.Option(True, "--peak/--no-peak",
                                   help="Measure this CPU's MatMul peak (OpenVINO) for the "
                                        "'of peak' column."),

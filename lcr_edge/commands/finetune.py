@@ -27,12 +27,12 @@ def register(app: typer.Typer) -> None:
         holdout: float = typer.Option(0.2, "--holdout", help="Share of each gesture's clips kept "
                                       "out of training to measure accuracy (0: none)."),
         epochs: int = typer.Option(0, "--epochs", help="At most this many passes (0: until the "
-                                   "budget is spent)."),
-        batch: int = typer.Option(8, "--batch"),
+                                   "budget is spent).", min=0),
+        batch: int = typer.Option(8, "--batch", min=1),
         precision: str = typer.Option("bf16", "--precision", help="bf16 (autocast) or fp32."),
         qat_steps: int = typer.Option(0, "--qat-steps", help="Quantization-aware steps after "
-                                      "post-training INT8 (0: PTQ only)."),
-        threads: int = typer.Option(0, "--threads", help="Torch threads (0: default)."),
+                                      "post-training INT8 (0: PTQ only).", min=0),
+        threads: int = typer.Option(0, "--threads", help="Torch threads (0: default).", min=0),
         seed: int = typer.Option(0, "--seed"),
         no_export: bool = typer.Option(False, "--no-export", help="Only write finetuned.pt."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),

@@ -16,8 +16,8 @@ def register(app: typer.Typer) -> None:
                                   "`lcr-edge synth`): training clips for calibration and QAT, "
                                   "validation clips for the accuracy table."),
         out: Path = typer.Option(..., "--out", "-o", help="Artifact folder to write."),
-        epochs: int = typer.Option(1, "--epochs", help="QAT epochs (0: post-training only)."),
-        steps: int = typer.Option(None, "--steps", help="Stop QAT after this many batches."),
+        epochs: int = typer.Option(1, "--epochs", help="QAT epochs (0: post-training only).", min=0),
+        steps: int = typer.Option(None, "--steps", help="Stop QAT after this many batches.", min=1),
         lr: float = typer.Option(2e-5, "--lr", help="QAT learning rate (cosine-decayed)."),
         distill: float = typer.Option(1.0, "--distill", min=0.0, max=1.0,
                                       help="QAT loss: 1 = match the FP32 model's outputs "
@@ -27,14 +27,14 @@ def register(app: typer.Typer) -> None:
                                          "whose loss on them is lowest (0: the last step)."),
         check_every: int = typer.Option(25, "--check-every", min=1,
                                         help="QAT batches between two holdout checks."),
-        batch_size: int = typer.Option(8, "--batch-size"),
+        batch_size: int = typer.Option(8, "--batch-size", min=1),
         frames: int = typer.Option(None, "--frames", help="Frames per clip [default: the "
-                                   "checkpoint's training setting, else 32]."),
+                                   "checkpoint's training setting, else 32].", min=1),
         calibration: int = typer.Option(256, "--calibration",
-                                        help="Frames (with their states) for PTQ statistics."),
+                                        help="Frames (with their states) for PTQ statistics.", min=1),
         train_limit: int = typer.Option(None, "--train-limit", help="At most N training clips."),
         val_limit: int = typer.Option(None, "--val-limit", help="At most N validation clips."),
-        workers: int = typer.Option(2, "--workers", help="Data loader worker processes."),
+        workers: int = typer.Option(2, "--workers", help="Data loader worker processes.", min=0),
         wkv_int8: bool = typer.Option(False, "--wkv-int8/--wkv-float",
                                       help="Quantize Bi-WKV's internal products too."),
         device: str = typer.Option("cpu", "--device", help="cpu or cuda: where calibration "

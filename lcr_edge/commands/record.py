@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
                                  "created if new, appended to if it exists."),
         label: str = typer.Option(..., "--label", "-l", help="Gesture name: one of Jester's "
                                   "(e.g. 'Thumb Up') or a new one (e.g. 'Waving Hello')."),
-        count: int = typer.Option(5, "--count", "-n", help="Clips to record."),
+        count: int = typer.Option(5, "--count", "-n", help="Clips to record.", min=1),
         seconds: float = typer.Option(3.0, "--seconds", help="Length of each clip."),
         source: str = typer.Option("0", "--source", "-s", help="Camera index, video file or "
                                    "folder of frames."),

@@ -82,10 +82,10 @@ def register(app: typer.Typer) -> None:
         profile: str = typer.Option("media", "--profile", "-p",
                                     help="Profile name (media, mpris) or path to a .toml file."),
         backend: str = typer.Option("openvino", help="openvino, onnxruntime or torch."),
-        threads: int = typer.Option(None, help="Inference threads (default: the backend's)."),
+        threads: int = typer.Option(None, help="Inference threads (default: the backend's).", min=1),
         horizon: int = typer.Option(None, help="Restart the model's state every N frames in two "
                                     "staggered lanes; 0 = never [default: the model's training "
-                                    "clip length, from model.json]."),
+                                    "clip length, from model.json].", min=0),
         as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
         out: Path = typer.Option(None, "--out", help="Write an annotated video (.mp4 or .avi)."),
         dry_run: bool = typer.Option(False, "--dry-run",

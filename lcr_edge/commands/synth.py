@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
                                    "(Jester: 30-40)."),
         size: str = typer.Option("176x100", help="Frame size WIDTHxHEIGHT (Jester: ~176x100)."),
         val_fraction: float = typer.Option(0.2, help="Fraction of each class for validation."),
-        workers: int = typer.Option(None, help="Worker processes (default: all cores)."),
+        workers: int = typer.Option(None, help="Worker processes (default: all cores).", min=1),
         style: str = typer.Option("default", help="Appearance: 'default' (webcam-like), 'new-user' "
                                   "(skin and background never used by 'default'), 'drawn' (the "
                                   "earlier flat look) or 'studio' (plain)."),

@@ -25,3 +25,27 @@ def test_flags_show_no_bool_metavar(command):
     res = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
     assert res.exit_code == 0, res.output
     assert "<bool>" not in res.output and "Usage: " in res.output
+
+
+@pytest.mark.parametrize("args", [
+    ["eval", "--stream", "--streams", "0", "--model", "m"],
+    ["train", "--data", "d", "--batch", "0"],
+    ["train", "--data", "d", "--workers", "-1"],
+    ["run", "--threads", "-1"],
+    ["quantize", "c.pt", "--data", "d", "--out", "o", "--batch-size", "0"],
+    ["record", "--out", "o", "--label", "Thumb Up", "--count", "0"],
+])
+def test_numbers_out_of_range_are_refused_before_any_work(args):
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and "Invalid value" in res.output and "greater than or equal" in res.output
+
+
+def test_export_refuses_a_frame_rate_that_is_not_a_rate(tmp_path):
+    from quantize import testing
+
+    ckpt = testing.tiny_checkpoint(tmp_path / "t.pt", dim=16)
+    for bad in ("0", "-3", "nan"):
+        res = CliRunner().invoke(app, ["export", str(ckpt), "--out", str(tmp_path / "o"),
+                                       "--frame-rate", bad])
+        assert res.exit_code != 0 and "--frame-rate must be a rate" in str(res.exception), bad
+    assert not (tmp_path / "o" / "model.json").exists()
