@@ -245,6 +245,8 @@ def test_cli_preview_and_bench(tmp_path):
     code, _, err = _run(["synth", "--preview", str(sheet), "--frames", "4", "--size", "32x24"])
     assert code == 0 and not err
     assert cv2.imread(str(sheet)).shape[1] == 32  # frames 0 of 4 (every 4th): one column
+    code, _, err = _run(["synth", "--preview", str(tmp_path / "x.xyz"), "--frames", "4"])
+    assert code != 0 and "give a .png" in err
     code, output, err = _run(["synth", str(tmp_path / "b"), "--bench", "-n", "1", "--frames", "2",
                               "--size", "32x24", "--workers", "1", "--json"])
     assert code == 0 and not err and '"clips": 27' in output and "cpu_ms_per_clip" in output

@@ -41,9 +41,16 @@ def contact_sheet(labels: list[str], seed: int = 0, frames: int = 36, every: int
 def write_contact_sheet(path: str | Path, labels: list[str], **kw) -> Path:
     """Write `contact_sheet(labels, **kw)` as a PNG (or anything cv2.imwrite knows)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), contact_sheet(labels, **kw)):
-        raise LCRError(f"{path}: cannot write the image (unknown extension or unwritable folder)")
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"):
+        raise LCRError(f"{path}: --preview writes an image: give a .png (or .jpg) file name")
+    sheet = contact_sheet(labels, **kw)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ok = cv2.imwrite(str(path), sheet)
+    except (OSError, cv2.error) as exc:
+        raise LCRError(f"{path}: cannot write the image ({exc})") from None
+    if not ok:
+        raise LCRError(f"{path}: cannot write the image (unwritable folder?)")
     return path
 
 
