@@ -117,6 +117,7 @@ def split_clips(data: Path, base_labels: list[str], holdout: float, seed: int) -
         mine = [Clip(c.key, index[lb], c.frames_dir) for c in clips if found[c.label] == lb]
         order = rng.permutation(len(mine))
         n_held = 0 if len(mine) < 3 else max(1, round(holdout * len(mine))) if holdout > 0 else 0
+        n_held = min(n_held, len(mine) - 1)  # every gesture keeps at least one clip to train on
         held += [mine[i] for i in order[:n_held]]
         train += [mine[i] for i in order[n_held:]]
     rows = {lb: base_labels.index(lb) for lb in labels if lb in base_labels}
@@ -182,8 +183,11 @@ def finetune(cfg: FinetuneConfig, log=print, progress=None) -> dict:
         torch.set_num_threads(cfg.threads)
     if cfg.precision not in ("bf16", "fp32"):
         raise LCRError(f"--precision must be bf16 or fp32, got {cfg.precision!r}")
-    if cfg.minutes <= 0:
+    if not (cfg.minutes > 0 and math.isfinite(cfg.minutes)):
         raise LCRError(f"--minutes must be positive, got {cfg.minutes}")
+    if not 0.0 <= cfg.holdout < 1.0:
+        raise LCRError(f"--holdout is the share of each gesture's clips kept out of training: "
+                       f"in [0, 1), got {cfg.holdout}")
     data, out = Path(cfg.data).expanduser(), Path(cfg.out).expanduser()
     if not (data / "jester-v1-labels.csv").is_file():
         raise LCRError(f"{data}: not a gesture set (no jester-v1-labels.csv); record one with "

@@ -199,3 +199,14 @@ def test_finetune_without_model_starts_from_the_bundled_model_and_the_app_loads_
     assert rec.labels == ["Swiping Left", "Waving Hello"] and rec.precision == "int8"
     probs = [rec.step(f) for f in clip_frames(0, 6)]
     assert probs[-1].shape == (2,) and np.isclose(probs[-1].sum(), 1.0, atol=1e-4)
+
+
+def test_a_holdout_that_would_leave_nothing_to_train_on_is_refused(tmp_path, tiny_base):
+    data = make_set(tmp_path / "set")
+    for bad in (1.0, 1.5, -0.1):
+        with pytest.raises(LCRError, match="--holdout"):
+            finetune(FinetuneConfig(model=str(tiny_base), data=str(data), out=str(tmp_path / "o"),
+                                    holdout=bad))
+    base, ckpt = load_checkpoint(tiny_base)
+    split = split_clips(data, list(ckpt["labels"]), holdout=0.99, seed=0)
+    assert len(split.train) == 3  # every gesture keeps one clip to train on
