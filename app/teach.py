@@ -341,13 +341,19 @@ class TeachDialog(QDialog):
         if ckpt is None:  # said here, before any training starts
             self._say(why, error=True)
             return
+        from lcr_edge.recording import set_warnings
+
+        warnings = set_warnings(self.rs.counts())
+        if warnings:  # said before training starts, so the user can record more first
+            self.log.appendPlainText("\n".join(f"warning: {w}" for w in warnings))
         cmd = self.finetune_command()
         self.process = QProcess(self)
         self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         self.process.readyReadStandardOutput.connect(self._read_output)
         self.process.finished.connect(self._finetune_done)
         self.finetune_btn.setEnabled(False)
-        self._say(f"Fine-tuning {ckpt} for up to {self.minutes.value()} min, then exporting…")
+        self._say(f"Fine-tuning {ckpt} for up to {self.minutes.value()} min, then exporting…"
+                  + (f" ({len(warnings)} warning(s) about the set below)" if warnings else ""))
         self.log.appendPlainText(" ".join(cmd))
         self.process.start(cmd[0], cmd[1:])
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from lcr_edge.errors import LCRError
 from lcr_edge.io import atomic_path
-from lcr_edge.labels import JESTER_LABELS
+from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS
 from lcr_edge.sources import FrameSource, LatestFrameReader, iter_frames
 
 RECORD_FPS = 12.0  # Jester's rate: the Jester reader assumes it, the models' strides build on it
@@ -76,6 +76,17 @@ def check_label(label: str, known=()) -> str:
         if k.lower() == name.lower():
             return k
     return name
+
+
+def set_warnings(counts: dict[str, int]) -> list[str]:
+    """What a gesture set lacks for a good fine-tune, from its clips per gesture (checked before
+    training starts, by `finetune` and the Teach dialog)."""
+    out = [f"only {n} clip(s) of {g!r}: 5 or more work much better; with fewer than 3 none is "
+           f"held out, so its accuracy is not measured" for g, n in counts.items() if n < 3]
+    if not any(g in IDLE_LABELS for g in counts):
+        out.append("no 'No gesture' clips: the model will always name one of your gestures; record "
+                   "some idle clips (label 'No gesture') for fewer false triggers")
+    return out
 
 
 def near_misses(name: str, known=()) -> list[str]:

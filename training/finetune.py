@@ -29,6 +29,7 @@ from lcr_edge.model import LCR
 from lcr_edge.model.checkpoint import load_checkpoint, save_checkpoint
 from lcr_edge.model.lcr import LCRConfig
 from lcr_edge.preprocess import Preprocess
+from lcr_edge.recording import set_warnings
 from training.data import JESTER_FPS, Clip, ClipDataset, Sampling, jester_clips, make_loader
 from training.evaluate import predict
 from training.train import clip_loss
@@ -211,19 +212,16 @@ def finetune(cfg: FinetuneConfig, log=print, progress=None) -> dict:
     held_set = ClipDataset(split.held, split.labels, sampling, train=False, preprocess=pre) \
         if split.held else None
     autocast = torch.bfloat16 if cfg.precision == "bf16" else None
-    counts = {lb: sum(c.label == i for c in split.train) for i, lb in enumerate(split.labels)}
     default = "" if cfg.model or os.environ.get("LCR_EDGE_MODEL") else "the bundled model, "
     log(f"base {base_path} ({default}{base.config.variant}, {len(ckpt['labels'])} classes); "
         f"{len(split.train)} training / {len(split.held)} held-out clips of {len(split.labels)} "
         f"gestures ({len(split.new_labels)} new: {', '.join(split.new_labels) or '-'}); "
         f"training {cfg.train} ({trainable / 1e3:.0f} k of {model.num_params() / 1e3:.0f} k "
         f"params), {sampling.frames} frames stride {sampling.stride}, {cfg.minutes:g} min")
-    for lb, n in counts.items():
-        if n < 2:
-            log(f"warning: only {n} training clip(s) of {lb!r}; 5 or more work much better")
-    if not any(lb in ("No gesture", "Doing other things") for lb in split.labels):
-        log("note: no 'No gesture' clips: the model always names one of your gestures; record "
-            "some idle clips (--label 'No gesture') for fewer false triggers")
+    clips = {lb: sum(c.label == i for c in split.train + split.held)
+             for i, lb in enumerate(split.labels)}
+    for warning in set_warnings(clips):
+        log(f"warning: {warning}")
     before = held_out_accuracy(model, held_set, autocast)
 
     budget = 60.0 * cfg.minutes
@@ -276,9 +274,13 @@ def finetune(cfg: FinetuneConfig, log=print, progress=None) -> dict:
     model.eval()
     after = held_out_accuracy(model, held_set, autocast)
     train_s = time.perf_counter() - t_start
-    log(f"trained {step} steps ({epoch if n else epoch - 1} epochs) in {train_s:.0f} s; held-out "
-        f"top-1 {before.get('top1', float('nan')):.1f} % before -> "
-        f"{after.get('top1', float('nan')):.1f} % after ({after.get('clips', 0)} clips)")
+    if after.get("clips"):
+        held_text = (f"held-out top-1 {before.get('top1', 0.0):.1f} % before -> "
+                     f"{after['top1']:.1f} % after ({after['clips']} clips)")
+    else:
+        held_text = ("no held-out clips, so no accuracy to report (a gesture needs 3 or more clips "
+                     "for one to be held out)")
+    log(f"trained {step} steps ({epoch if n else epoch - 1} epochs) in {train_s:.0f} s; {held_text}")
 
     report = {"config": asdict(cfg), "base": str(base_path), "labels": split.labels,
               "new_labels": split.new_labels, "rows_from_base": split.base_rows,

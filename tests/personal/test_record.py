@@ -192,3 +192,12 @@ def test_a_near_miss_name_suggests_the_jester_one_and_records_nothing(tmp_path, 
                  "--seconds", 1, "--new")
     assert res.exit_code == 0, res.output
     assert rows(tmp_path / "s" / "jester-v1-labels.csv") == [["Thumbs Up"]]
+
+
+def test_set_warnings_name_what_a_set_lacks():
+    from lcr_edge.recording import set_warnings
+
+    w = set_warnings({"Thumb Up": 5, "Waving Hello": 2})
+    assert any("'Waving Hello'" in x and "not measured" in x for x in w)
+    assert any("no 'No gesture' clips" in x for x in w) and not any("'Thumb Up'" in x for x in w)
+    assert set_warnings({"Thumb Up": 5, "No gesture": 4}) == []

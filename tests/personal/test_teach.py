@@ -160,6 +160,8 @@ def test_teach_finetunes_the_model_the_window_runs(qtbot, tmp_path, settings, ti
     cmd = FakeProcess.started[-1]
     assert cmd[cmd.index("--model") + 1] == str(second / "checkpoint.pt")
     assert cmd[cmd.index("--data") + 1] == str(tmp_path / "my-gestures")
+    log = dlg.log.toPlainText()  # what the set lacks, said before the training's own output
+    assert log.index("warning: no 'No gesture' clips") < log.index("finetune")
 
     dlg._finetune_done(1)  # (that run "failed": the button is back)
     win.use_model(str(bare))  # a folder without checkpoint.pt: said before anything starts
