@@ -221,6 +221,11 @@ class TeachDialog(QDialog):
             self.open_set()
 
     # ------------------------------------------------------------ recording
+    @property
+    def is_recording(self) -> bool:
+        """A clip is being recorded (its countdown included): the window runs no actions then."""
+        return getattr(self, "want", 0) > 0
+
     def start_recording(self) -> None:
         if self.rs is None and not self.open_set():
             return

@@ -348,6 +348,10 @@ class MainWindow(QMainWindow):
             self.view.banner = ev.gesture if ev.kind == "single" else f"{ev.gesture} (hold)"
             self.banner_until = self.clock + BANNER_S
             self._log(f"{ev.t:7.2f} s  {ev.gesture} ({ev.kind}, {ev.score:.2f})")
+            teach = getattr(self, "teach_dialog", None)
+            if teach is not None and teach.is_recording:  # a clip of Stop Sign must not pause
+                self._log(f"{'':10s}(actions paused while Teach records)")
+                continue
             for r in (self.runner.handle(ev) if self.runner else []):
                 self._log(f"{'':10s}→ {r.action}: {r.message}" + ("" if r.ok else "  [failed]"))
 

@@ -212,3 +212,25 @@ def test_the_dialog_says_which_way_a_named_gesture_goes(qtbot, tmp_path):
     assert dlg.hint.text().startswith("Thumb Up: Fist with the thumb pointing up")
     dlg.label.setEditText("Waving Hello")  # a new name: its direction is the user's own
     assert dlg.hint.text() == ""
+
+
+def test_actions_pause_while_the_dialog_records(qtbot, tmp_path, settings):
+    from types import SimpleNamespace
+
+    from lcr_edge.events import Event
+
+    win = MainWindow(settings, load_model=lambda spec: ScriptedRecognizer(),
+                     source=str(tmp_path / "none.avi"))
+    qtbot.addWidget(win)
+    ran = []
+    win.runner = SimpleNamespace(handle=lambda ev: ran.append(ev.gesture) or [])
+    stop = SimpleNamespace(events=[Event("single", "Stop Sign", 1.0, 12, 0.9)])
+    dlg = win.teach()
+    dlg.want = 36  # a clip is being recorded
+    win._on_result(stop)
+    assert ran == [] and "actions paused while Teach records" in win.log_lines[-1]
+    dlg.want = 0
+    win._on_result(stop)
+    assert ran == ["Stop Sign"]
+    dlg.close()
+    win.close()
