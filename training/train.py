@@ -54,6 +54,7 @@ class TrainConfig:
     device: str = "auto"
     out: str = "runs/train"
     resume: bool = False
+    init: str = ""  # start from these weights (a checkpoint .pt or an exported folder): a warm start
     seed: int = 0
     workers: int = 2
     threads: int = 0  # torch threads per process; 0 = torch's default
@@ -214,6 +215,21 @@ def train(cfg: TrainConfig, log=print) -> dict:
             log(f"resuming {ckpt_path}: epoch {start_epoch + 1}, batch {skip_batches}, step {step}")
     elif rank == 0 and (out / "last.pt").exists():
         raise LCRError(f"{out} already holds a run: pass --resume to continue it or --out elsewhere")
+    if cfg.init and not cfg.resume:
+        init = Path(cfg.init).expanduser()
+        init_path = init / "checkpoint.pt" if init.is_dir() else init
+        ckpt = read_checkpoint(init_path)
+        if ckpt.get("labels") != train_set.labels:
+            raise LCRError(f"{init_path}: its labels differ from {cfg.data}'s; --init needs the same "
+                           f"classes in the same order (fine-tune other classes with `lcr-edge "
+                           f"finetune`)")
+        try:
+            model.load_state_dict(ckpt["model"])
+        except (RuntimeError, KeyError) as exc:
+            raise LCRError(f"{init_path}: does not fit the model this run builds (variant, width, "
+                           f"head, motion, stem must match): {str(exc)[:200]}") from None
+        if rank == 0:
+            log(f"starting from the weights of {init_path} (new optimizer and schedule)")
 
     compiled = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cpu")
     if compiled:

@@ -32,6 +32,9 @@ def register(app: typer.Typer) -> None:
                                     help="torch.compile the units: auto (on CPU) | on | off."),
         out: Path = typer.Option(None, "--out", help="Run folder (default runs/train)."),
         resume: bool = typer.Option(None, "--resume/--no-resume", help="Continue OUT/last.pt."),
+        init: Path = typer.Option(None, "--init", help="Start from these weights (a .pt or an "
+                                  "exported folder with checkpoint.pt): a warm start with a new "
+                                  "optimizer and schedule."),
         seed: int = typer.Option(None, help="Seed for order, augmentation and init (default 0)."),
         workers: int = typer.Option(None, help="DataLoader workers decoding clips (default 2).", min=0),
         threads: int = typer.Option(None, help="torch threads per process (default: torch's).", min=0),
@@ -48,7 +51,8 @@ def register(app: typer.Typer) -> None:
                    stem=stem, frames=frames, stride=stride, epochs=epochs, batch=batch, lr=lr,
                    tube_mask=tube_mask, jitter=jitter, flip=flip, device=device, precision=precision,
                    compile=compile,
-                   out=str(out) if out else None, resume=resume, seed=seed, workers=workers,
+                   out=str(out) if out else None, resume=resume, init=str(init) if init else None,
+                   seed=seed, workers=workers,
                    threads=threads, max_minutes=max_minutes, checkpoint_minutes=checkpoint_minutes)
         cfg = TrainConfig.from_sources(str(config) if config else None, cli)
         run(cfg, log=lambda s: typer.echo(s, err=True))

@@ -174,3 +174,20 @@ def test_a_set_whose_clips_are_all_unreadable_saves_nothing(jester, tmp_path):
     with pytest.warns(UserWarning), pytest.raises(LCRError, match="no training clip"):
         train(tiny(jester, tmp_path / "run", epochs=1), log=lambda s: None)
     assert not (tmp_path / "run" / "best.pt").exists()
+
+
+def test_init_starts_from_given_weights_with_a_new_schedule(jester, tmp_path):
+    train(tiny(jester, tmp_path / "a", epochs=1), log=lambda s: None)
+    first, _ = load_checkpoint(tmp_path / "a" / "best.pt")
+    lines = []
+    cfg = tiny(jester, tmp_path / "b", epochs=1, lr=1e-12, warmup=0.0)  # (almost) no update
+    cfg.init = str(tmp_path / "a" / "best.pt")
+    train(cfg, log=lines.append)
+    warm, ckpt = load_checkpoint(tmp_path / "b" / "last.pt")
+    assert ckpt["epoch"] == 1 and any("starting from the weights of" in s for s in lines)
+    for (k, v), w in zip(first.state_dict().items(), warm.state_dict().values(), strict=True):
+        torch.testing.assert_close(w, v, atol=1e-6, rtol=0, msg=k)
+    cfg = tiny(jester, tmp_path / "c", epochs=1, dim=16)
+    cfg.init = str(tmp_path / "a" / "best.pt")
+    with pytest.raises(LCRError, match="does not fit"):
+        train(cfg, log=lambda s: None)
