@@ -1,8 +1,9 @@
 """Learnability probe: how fast does a model learn a synthetic set held in memory?
 
-Issue 3's acceptance (LCR-S, 85 % in 30 CPU minutes) is not met; this probe separates "the data is
-hard" from "the model learns slowly" by training LCR-S and a small 3D CNN baseline on exactly the
-same cached frames (no loader, no augmentation), optionally on the first N classes only.
+Written while LCR-S on RGB frames was far from its target (85 % in 30 CPU minutes, docs/training.md);
+this probe separates "the data is hard" from "the model learns slowly" by training LCR-S and a small
+3D CNN baseline on exactly the same cached frames (no loader, no augmentation), optionally on the
+first N classes only.
 
     lcr-edge synth data/synth80 --clips-per-class 80 --seed 0
     python benchmarks/learning_probe.py cache data/synth80 data/synth80_8x4.pt --frames 8 --stride 4

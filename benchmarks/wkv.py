@@ -8,7 +8,7 @@
     PYTHONPATH=. python benchmarks/wkv.py                 # fp32, rows 512, LCR 16 clips x 32 frames
     PYTHONPATH=. python benchmarks/wkv.py --dtype bf16 --json
 
-Targets (issue 4): the kernel >= 5x faster than the reference for forward+backward, the whole
+Targets: the kernel >= 5x faster than the reference for forward+backward, the whole
 training step >= 2x. Exits with a message (status 1) without CUDA.
 """
 

@@ -3,7 +3,8 @@
 The exported graph is the streaming step with static shapes (batch 1):
     frame [1,3,S,S], edge [1,1,S,S], state [depth,slots,1,T,C] -> logits [1,K], new_state (same shape)
 The stateful IR replaces the state input/output by ReadValue/Assign on one variable with a zero
-initial value, built by hand (OpenVINO's MakeStateful pass fails to compile INT8 models, TOOLCHAIN.md).
+initial value, built by hand (an INT8 model made stateful by OpenVINO's MakeStateful pass fails to
+compile; docs/export.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""LSTM-CrossRWKV (LCR), as DESIGN.md section 2 reads the paper (arXiv 2411.05636, eqs. 1-12).
+"""LSTM-CrossRWKV (LCR), as we read the paper (arXiv 2411.05636, eqs. 1-12; departures: docs/model.md).
 
 One frame at a time, per layer (unit) l, with U the unit's input tokens (frame tokens for l = 0,
 H_t of the unit below after that), E_t the edge tokens and (H, C) the unit's state:

@@ -124,7 +124,7 @@ def test_run_without_a_source_uses_the_first_camera_else_the_demo_clip(monkeypat
 
 
 def test_bundled_assets_are_installed_and_small():
-    """The demo clip (< 2 MB, as issue 7 asks), its description, and the player's playlist."""
+    """The demo clip (under 2 MB), its description, and the player's playlist."""
     assert engine.DEMO_CLIP.is_file() and engine.DEMO_CLIP.stat().st_size < 2e6
     info = json.loads(engine.DEMO_CLIP.with_suffix(".json").read_text())
     cap = cv2.VideoCapture(str(engine.DEMO_CLIP))

@@ -119,7 +119,7 @@ def test_horizon_answers_from_a_fresh_state_that_saw_the_last_half_to_whole_hori
 
 @pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
 def test_a_long_stream_stays_finite_and_the_bounded_cell_bounded(tiny_int8, backend):
-    """Issue 7's numerical health on a short run (benchmarks/long_stream.py runs 100,000 frames):
+    """Numerical health of an endless stream, on a short run (benchmarks/long_stream.py runs 100,000 frames):
     one INT8 state carried through 400 frames without a reset keeps logits and state finite,
     |H| and |C| <= 1 (the bounded cell), and the state readable in the model.json layout."""
     rec = Recognizer.open(tiny_int8, backend=backend, horizon=0)
