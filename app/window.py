@@ -24,7 +24,6 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from app.player import PlayerWidget
 from app.settings import AppSettings, SettingsDialog
 from app.widgets import Gallery, ProbabilityBars, VideoView
 from app.worker import WorkerHost
@@ -111,15 +110,21 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.hud)
         lay.addWidget(self.bars)
 
-        self.player = PlayerWidget(self)
+        self.player, why = make_player(self)
         self.gallery = Gallery(self)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.player, "Player")
         self.tabs.addTab(self.gallery, "Gestures")
+        if why:  # the rest of the app works without QtMultimedia: one tab is off, and says why
+            self.tabs.setTabEnabled(0, False)
+            self.tabs.setCurrentIndex(1)
+            self.tabs.setTabToolTip(0, why)
         self.log = QPlainTextEdit(self)
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(500)
         self.log.setPlaceholderText("Events and actions appear here.")
+        if why:
+            self.log.appendPlainText(why)
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.tabs)
         right.addWidget(self.log)
@@ -386,6 +391,9 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ action handlers
     def _player_command(self, name: str, via: str | None) -> str:
+        if isinstance(self.player, NoPlayer) and via:  # a menu key: say it, do not raise
+            self._log(f"{'':10s}{via}: {name}: {self.player.why}")
+            return self.player.why
         msg = self.player.command(name)
         if via:
             self._log(f"{'':10s}{via}: {name}: {msg}")
@@ -437,6 +445,45 @@ class MainWindow(QMainWindow):
         self.settings.set("playlist", [str(p) for p in self.player.playlist])
         self.settings.sync()
         super().closeEvent(event)
+
+
+PLAYER_PACKAGES = "libpulse0"  # what QtMultimedia needs on Debian and Ubuntu
+
+
+def import_player():
+    """The built-in player's class (QtMultimedia loads here; it fails where libpulse is missing)."""
+    from app.player import PlayerWidget
+
+    return PlayerWidget
+
+
+class NoPlayer(QLabel):
+    """Stands in for the player when QtMultimedia cannot load: player actions say why."""
+
+    def __init__(self, why: str, parent=None):
+        super().__init__(why, parent)
+        self.why, self.playlist = why, []
+        self.setWordWrap(True)
+
+    def set_playlist(self, items) -> None:
+        self.playlist = []
+
+    def command(self, name: str) -> str:
+        raise LCRError(f"no built-in player: {self.why}")
+
+    def leave_fullscreen(self) -> None:
+        pass
+
+
+def make_player(parent) -> tuple[QWidget, str]:
+    """(the player widget, "") or (a stand-in, one line saying what to install)."""
+    try:
+        return import_player()(parent), ""
+    except (ImportError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = (f"player off: QtMultimedia cannot load ({first}); install it with "
+               f"`sudo apt-get install {PLAYER_PACKAGES}` and restart")
+        return NoPlayer(why, parent), why
 
 
 def _qt_key_name(key: str) -> str:

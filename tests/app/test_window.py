@@ -5,11 +5,20 @@ import time
 import pytest
 from fakes import ScriptedRecognizer, stream, write_video
 from PyQt6.QtCore import QSettings, Qt, QTimer
-from PyQt6.QtMultimedia import QMediaPlayer
+
+try:  # QtMultimedia needs the system's libpulse; without it only the player's tests skip
+    from PyQt6.QtMultimedia import QMediaPlayer
+except ImportError as exc:
+    QMediaPlayer, NO_PLAYER = None, str(exc)
+else:
+    NO_PLAYER = ""
 from PyQt6.QtWidgets import QApplication
 
 from app.settings import AppSettings
-from app.window import MainWindow
+from app.window import MainWindow, NoPlayer
+
+needs_player = pytest.mark.skipif(QMediaPlayer is None,
+                                  reason=f"QtMultimedia cannot load: {NO_PLAYER} (apt-get install libpulse0)")
 
 # Video frames 0-59 (60 fps, the model runs at 60 fps too, so one loop takes 1 s).
 SCRIPT = stream(("idle", 5), ("Stop Sign", 10), ("idle", 10), ("Thumb Up", 10), ("idle", 10),
@@ -55,6 +64,7 @@ def make_window(qtbot, settings, recognizer=None, **kw):
     return win
 
 
+@needs_player
 def test_gestures_drive_the_built_in_player(qtbot, settings, files):
     video, media, profile = files
     win = make_window(qtbot, settings, source=video, model="fake", profile=str(profile),
@@ -136,6 +146,7 @@ def test_gui_thread_never_blocks_while_a_slow_model_runs(qtbot, settings, tmp_pa
     assert "d00000" in win.hud.styleSheet()  # HUD red: the model falls behind
 
 
+@needs_player
 def test_shortcuts_key_actions_and_settings_persist(qtbot, settings, files):
     video, media, profile = files
     win = make_window(qtbot, settings, source=video, model="fake", profile=str(profile),
@@ -159,6 +170,7 @@ def test_shortcuts_key_actions_and_settings_persist(qtbot, settings, files):
     assert "Stop Sign" in text and "player:play_pause" in text and "palm" in text
 
 
+@needs_player
 def test_first_start_without_a_camera_plays_the_demo_clip_with_the_bundled_model(
         qtbot, settings, monkeypatch, tmp_path):
     """`lcr-edge app` with no arguments on a machine without a camera: the bundled demo clip with
@@ -188,3 +200,41 @@ def test_first_start_without_a_camera_plays_the_demo_clip_with_the_bundled_model
     assert settings.all()["source"] == "" and settings.all()["model"] == ""
     win.open_source(write_video(tmp_path / "chosen.avi", 12))  # a chosen source: notice gone
     assert not win.notice.isVisible()
+
+
+def test_without_qtmultimedia_the_window_opens_with_the_player_tab_off(qtbot, settings, files,
+                                                                      monkeypatch):
+    import app.window
+
+    def broken():
+        raise ImportError("libpulse.so.0: cannot open shared object file: No such file or directory")
+
+    monkeypatch.setattr(app.window, "import_player", broken)
+    video, media, profile = files
+    win = make_window(qtbot, settings, source=video, model="fake", profile=str(profile),
+                      playlist=media)
+    assert isinstance(win.player, NoPlayer) and not win.tabs.isTabEnabled(0)
+    assert win.tabs.currentIndex() == 1  # the gesture gallery instead
+    assert "libpulse0" in win.player.text() and "libpulse.so.0" in win.log.toPlainText()
+    qtbot.waitUntil(lambda: win.view.frames_drawn > 5, timeout=3000)  # recognition runs on
+    qtbot.waitUntil(lambda: any("no built-in player" in line for line in win.log_lines),
+                    timeout=5000)  # a player action fails with the reason, the app goes on
+    assert win._player_command("play_pause", "key").startswith("player off")
+    win.close()
+
+
+def test_missing_x11_libraries_are_named_by_package(monkeypatch):
+    import app as gui
+    from lcr_edge.errors import LCRError
+
+    def load(name):
+        if name in ("libxcb-icccm.so.4", "libxcb-keysyms.so.1"):
+            raise OSError(f"{name}: cannot open shared object file")
+
+    assert gui.missing_xcb_packages(load) == ["libxcb-icccm4", "libxcb-keysyms1"]
+    monkeypatch.setattr(gui, "missing_xcb_packages", lambda: ["libxcb-icccm4", "libxcb-keysyms1"])
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(LCRError, match="sudo apt-get install libxcb-icccm4 libxcb-keysyms1"):
+        gui.run_app()
