@@ -162,6 +162,9 @@ def matmul_peak(threads: int | None, seconds: float = 1.0, shape=(512, 1024, 102
     weights transposed as in a Linear); OpenVINO then runs an INT8 kernel. (A symmetric [-a, a]
     256-level weight range is not an int8 grid: OpenVINO falls back to an FP32 product, which an
     earlier version of this probe measured as "INT8".) -> {"fp32": .., "int8": .., "kernels": {..}}"""
+    from lcr_edge.telemetry import decline_openvino_telemetry
+
+    decline_openvino_telemetry()
     import openvino as ov
     import openvino.opset13 as ops
 

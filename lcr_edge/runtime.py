@@ -49,6 +49,9 @@ class OpenVINOBackend:
 
     def __init__(self, folder, meta, precision, threads=None, stateful=True, verify=True,
                  profile=False):
+        from lcr_edge.telemetry import decline_openvino_telemetry
+
+        decline_openvino_telemetry()
         import openvino as ov
 
         kind = "openvino_stateful" if stateful else "openvino"

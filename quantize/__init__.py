@@ -4,3 +4,7 @@
 model.json); `quantize.qat` adds INT8 models made with NNCF (post-training and quantization-aware).
 The folder layout is `lcr_edge.artifact` (torch-free, read by `lcr_edge.runtime`).
 """
+
+from lcr_edge.telemetry import decline_openvino_telemetry
+
+decline_openvino_telemetry()  # before export, qat or pipeline import openvino or nncf

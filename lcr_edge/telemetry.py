@@ -1,0 +1,23 @@
+"""LCR-Edge sends nothing anywhere and writes only where the user asked: OpenVINO's usage telemetry
+(which otherwise writes a client id under ~/intel/ the first time openvino is imported) is declined
+before openvino loads. Call `decline_openvino_telemetry()` before the first `import openvino` (and
+before nncf, which imports it).
+"""
+
+from __future__ import annotations
+
+_done = False
+
+
+def decline_openvino_telemetry() -> None:
+    """Answer OpenVINO's telemetry consent check with "declined" for this process (idempotent;
+    nothing to do when openvino-telemetry is not installed)."""
+    global _done
+    if _done:
+        return
+    _done = True
+    try:
+        from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
+    except ImportError:
+        return
+    OptInChecker.check = lambda self, *args, **kwargs: ConsentCheckResult.DECLINED
