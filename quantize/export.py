@@ -212,6 +212,7 @@ def export_fp32(model: LCR, ckpt: dict, ckpt_path: Path, out: Path, formats: str
     if formats not in ("onnx", "openvino", "all"):
         raise LCRError(f"--format must be onnx, openvino or all, got {formats!r}")
     model = model.eval()
+    check_finite(model, ckpt_path)
     step = StepModule(model)
     meta = base_metadata(model, ckpt, ckpt_path, frame_rate)
     if accuracy:
@@ -235,6 +236,18 @@ def export_fp32(model: LCR, ckpt: dict, ckpt_path: Path, out: Path, formats: str
         meta["parity"]["fp32"] = parity(out, step, "fp32", step.model)
         write_json(out / METADATA, meta)
     return meta
+
+
+def check_finite(model: LCR, ckpt_path: Path) -> None:
+    """Refuse weights holding NaN or infinity (a diverged run): they export and run, and answer
+    NaN for ever."""
+    import torch
+
+    bad = [name for name, t in model.state_dict().items()
+           if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise LCRError(f"{ckpt_path}: {len(bad)} weight tensor(s) hold NaN or infinity (e.g. "
+                       f"{bad[0]}): the training diverged; export an earlier checkpoint")
 
 
 # Training state an exported model does not need (it is two thirds of a training checkpoint).

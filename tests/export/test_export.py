@@ -149,3 +149,17 @@ def test_the_exported_checkpoint_keeps_the_weights_but_not_the_optimizer(tmp_pat
     for k, v in ckpt["model"].items():
         assert torch.equal(shipped["model"][k], v), k
     assert (tmp_path / "out" / "checkpoint.pt").stat().st_size < trained.stat().st_size
+
+
+def test_weights_with_nan_are_refused_at_export(tmp_path):
+    from lcr_edge.model.checkpoint import read_checkpoint, save_checkpoint
+    from quantize.export import export_fp32
+
+    model, ckpt = load_checkpoint(testing.tiny_checkpoint(tmp_path / "tiny.pt", dim=16))
+    with torch.no_grad():
+        model.head.weight[0, 0] = float("nan")
+    bad = tmp_path / "nan.pt"
+    save_checkpoint(bad, model, ckpt["labels"])
+    with pytest.raises(LCRError, match="NaN or infinity"):
+        export_fp32(model, read_checkpoint(bad), bad, tmp_path / "out", formats="onnx")
+    assert not (tmp_path / "out").exists()
