@@ -18,6 +18,7 @@ No torch here.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from lcr_edge.errors import LCRError
@@ -74,10 +75,69 @@ def read_metadata(folder) -> dict:
     missing = [k for k in REQUIRED if k not in meta]
     if missing:
         raise LCRError(f"{path}: incomplete metadata, missing {', '.join(missing)}")
+    check_fields(meta, path)
     if len(meta["labels"]) != meta.get("num_classes", len(meta["labels"])):
         raise LCRError(f"{path}: {len(meta['labels'])} labels but num_classes "
                        f"{meta['num_classes']}")
     return meta
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _safe_name(name) -> bool:
+    """A file name inside the model's folder: no folders, no way out of it."""
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name \
+        and "\\" not in name and not name.startswith(".")
+
+
+def check_fields(meta: dict, path: Path) -> None:
+    """Types and ranges of model.json's fields; one LCRError naming the key and what is allowed."""
+    def bad(key: str, allowed: str) -> None:
+        raise LCRError(f"{path}: {key} must be {allowed}, got {meta.get(key)!r:.80}")
+
+    labels = meta["labels"]
+    if not (isinstance(labels, list) and labels and all(isinstance(x, str) and x for x in labels)):
+        bad("labels", "a list of gesture names")
+    dupes = sorted({x for x in labels if labels.count(x) > 1})
+    if dupes:
+        raise LCRError(f"{path}: labels name {', '.join(map(repr, dupes))} twice")
+    size = meta["input_size"]
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and 16 <= v <= 1024
+                                                               for v in size)):
+        bad("input_size", "[height, width] in pixels")
+    for key in ("mean", "std"):
+        v = meta[key]
+        if not (isinstance(v, list) and len(v) == 3 and all(_number(x) for x in v)) or \
+                (key == "std" and min(v) <= 0):
+            bad(key, "three numbers" + (" above 0" if key == "std" else ""))
+    if meta["colour_order"] not in ("RGB", "BGR"):
+        bad("colour_order", '"RGB" or "BGR"')
+    if not isinstance(meta["edges"], dict):
+        bad("edges", "a table of edge parameters")
+    if not (_number(meta["frame_rate"]) and 0 < meta["frame_rate"] <= 240):
+        bad("frame_rate", "a rate in (0, 240] frames per second")
+    inputs = meta["inputs"]
+    if not (isinstance(inputs, dict) and all(isinstance(inputs.get(k), list) for k in INPUTS)):
+        bad("inputs", f"a table with the shapes of {' and '.join(INPUTS)}")
+    if not isinstance(meta["outputs"], dict) or not isinstance(meta["state"], list):
+        bad("outputs" if not isinstance(meta["outputs"], dict) else "state",
+            "a table (outputs) and a list (state) as `lcr-edge export` writes them")
+    files = meta["files"]
+    if not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values()):
+        bad("files", "a table: precision -> kind -> file entry")
+    for precision, kinds in files.items():
+        for kind, entry in kinds.items():
+            where = f"files.{precision}.{kind}"
+            for e in (entry, entry.get("bin") if isinstance(entry, dict) else None):
+                if e is None and entry is not None:
+                    continue
+                if not (isinstance(e, dict) and _safe_name(e.get("path"))):
+                    raise LCRError(f"{path}: {where} must name a file inside the model folder "
+                                   f"(no folders), got {e!r:.80}")
+                if not (isinstance(e.get("sha256"), str) and len(e["sha256"]) == 64):
+                    raise LCRError(f"{path}: {where} lists {e['path']!r} without its sha256")
 
 
 def precisions(meta: dict) -> list[str]:
