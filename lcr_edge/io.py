@@ -10,6 +10,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from lcr_edge.errors import LCRError
+
 
 def _read_umask() -> int:
     mask = os.umask(0)  # the only portable way to read it is to set it: do it once, at import,
@@ -50,3 +52,16 @@ def file_sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def read_text(path: Path) -> str:
+    """A small text file users write (CSV, labels): UTF-8 (a byte-order mark is dropped); anything else is
+    one clear error."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise LCRError(f"{path}:{line}: not UTF-8 text (byte {exc.object[exc.start]:#04x}); save "
+                       f"it as UTF-8") from None
+    except OSError as exc:
+        raise LCRError(f"{path}: cannot read ({exc.strerror})") from None

@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from lcr_edge.errors import LCRError
-from lcr_edge.io import atomic_path
+from lcr_edge.io import atomic_path, read_text
 from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS
 from lcr_edge.sources import FrameSource, LatestFrameReader, iter_frames
 
@@ -136,7 +136,7 @@ class RecordingSet:
 
     # ------------------------------------------------------------ reading
     def _read(self) -> None:
-        from_lines = [ln.strip() for ln in (self.root / LABELS_CSV).read_text("utf-8").splitlines()]
+        from_lines = [ln.strip() for ln in read_text(self.root / LABELS_CSV).splitlines()]
         self.labels = [ln for ln in from_lines if ln]
         self.rows = self._read_rows(TRAIN_CSV)
         self.val_rows = self._read_rows(VAL_CSV)
@@ -146,7 +146,7 @@ class RecordingSet:
         if not path.is_file():
             return []
         rows = []
-        for n, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        for n, line in enumerate(read_text(path).splitlines(), start=1):
             if not line.strip():
                 continue
             parts = [p.strip() for p in line.split(";")]

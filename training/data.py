@@ -34,6 +34,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lcr_edge.errors import LCRError
+from lcr_edge.io import read_text
 from lcr_edge.labels import mirror_index
 from lcr_edge.preprocess import Preprocess
 
@@ -66,7 +67,7 @@ class Clip:
 def read_labels(path: Path) -> list[str]:
     if not path.is_file():
         raise LCRError(f"{path}: labels file not found")
-    labels = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    labels = [ln.strip() for ln in read_text(path).splitlines()]
     labels = [lb for lb in labels if lb]
     dupes = {lb for lb in labels if labels.count(lb) > 1}
     if not labels or dupes:
@@ -80,7 +81,7 @@ def read_split(path: Path, labels: list[str], with_labels: bool = True) -> list[
         raise LCRError(f"{path}: split file not found")
     index = {lb: i for i, lb in enumerate(labels)}
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(read_text(path).splitlines(), start=1):
         line = line.strip()
         if not line:
             continue

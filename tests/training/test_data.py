@@ -146,3 +146,13 @@ def test_flip_leaves_classes_without_a_known_mirror_alone(tmp_path):
 def test_flip_must_be_a_probability(jester):
     with pytest.raises(LCRError, match="flip"):
         ClipDataset.from_dir(jester, "train", frames=3, train=True, flip=1.5)
+
+
+def test_label_files_with_a_bom_or_latin1_bytes(jester):
+    labels = jester / "jester-v1-labels.csv"
+    labels.write_bytes(b"\xef\xbb\xbf" + labels.read_bytes())  # saved by a spreadsheet: a BOM
+    assert ClipDataset.from_dir(jester, "train", frames=3).labels[0] == "Swiping Left"
+    split = jester / "jester-v1-train.csv"
+    split.write_bytes(split.read_bytes() + "999;Caf\xe9\n".encode("latin-1"))
+    with pytest.raises(LCRError, match=r"jester-v1-train.csv:\d+: not UTF-8 text"):
+        ClipDataset.from_dir(jester, "train", frames=3)
