@@ -204,8 +204,13 @@ def train(cfg: TrainConfig, log=print) -> dict:
     if cfg.resume:
         ckpt_path = out / "last.pt"
         ckpt = read_checkpoint(ckpt_path)
-        if ckpt.get("labels") != train_set.labels or ckpt["config"]["variant"] != cfg.variant:
+        if ckpt.get("labels") != train_set.labels or ckpt["config"].get("variant") != cfg.variant:
             raise LCRError(f"{ckpt_path}: was trained with other labels or another variant")
+        missing = [k for k in ("optimizer", "epoch", "batch_in_epoch", "step", "history", "best", "rng")
+                   if k not in ckpt]
+        if missing:
+            raise LCRError(f"{ckpt_path}: not a resumable training checkpoint (no {', '.join(missing)}); "
+                           f"start a new run from its weights with --init instead")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         start_epoch, skip_batches = ckpt["epoch"], ckpt["batch_in_epoch"]

@@ -43,11 +43,19 @@ def read_checkpoint(path) -> dict:
         raise LCRError(f"{path}: no such checkpoint file")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated, not a torch file, pickled code...
-        raise LCRError(f"{path}: not a readable LCR-Edge checkpoint ({type(exc).__name__}: "
-                       f"{str(exc).splitlines()[0][:200]})") from None
+    except Exception as exc:  # truncated, empty, not a torch file, pickled code...
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise LCRError(f"{path}: not a readable LCR-Edge checkpoint ({type(exc).__name__}"
+                       f"{': ' + first if first else ''})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise LCRError(f"{path}: not an LCR-Edge checkpoint (no '{FORMAT}' format tag)")
+    for key, kind in (("config", dict), ("labels", list), ("model", dict)):
+        if not isinstance(ckpt.get(key), kind):
+            raise LCRError(f"{path}: damaged checkpoint: '{key}' is missing or not a {kind.__name__}")
+    if not all(isinstance(x, str) for x in ckpt["labels"]):
+        raise LCRError(f"{path}: damaged checkpoint: its labels are not all names")
+    if not isinstance(ckpt.get("preprocess"), dict):  # saved before preprocessing travelled inside
+        ckpt["preprocess"] = Preprocess().to_dict()
     return ckpt
 
 

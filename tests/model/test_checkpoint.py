@@ -16,3 +16,35 @@ def test_checkpoints_saved_before_the_head_option_load_with_the_cls_head(tmp_pat
     x, e = torch.randn(1, 2, 3, 112, 112), torch.zeros(1, 2, 1, 112, 112)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x, e), model(x, e))
+
+
+def test_damaged_checkpoints_are_one_clear_error(tmp_path):
+    import random
+
+    import pytest
+
+    from lcr_edge.errors import LCRError
+    from lcr_edge.model.checkpoint import read_checkpoint
+
+    model = create_model("lcr-s", dim=16)
+    save_checkpoint(tmp_path / "good.pt", model, JESTER_LABELS)
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(LCRError, match="not a readable LCR-Edge checkpoint"):
+        read_checkpoint(tmp_path / "empty.pt")
+    good = torch.load(tmp_path / "good.pt", weights_only=True)
+    rng = random.Random(0)
+    for key in ("config", "labels", "model", "preprocess", "format"):
+        for value in (None, 5, "x", [1]):
+            bad = {**good, key: value}
+            if rng.random() < 0.3:
+                bad.pop(key)
+            torch.save(bad, tmp_path / "bad.pt")
+            try:
+                ckpt = read_checkpoint(tmp_path / "bad.pt")
+            except LCRError:
+                continue
+            assert key == "preprocess" and isinstance(ckpt["preprocess"], dict)  # defaulted
+    data = (tmp_path / "good.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])  # a copy cut short
+    with pytest.raises(LCRError, match="not a readable"):
+        load_checkpoint(tmp_path / "cut.pt")

@@ -191,3 +191,17 @@ def test_init_starts_from_given_weights_with_a_new_schedule(jester, tmp_path):
     cfg.init = str(tmp_path / "a" / "best.pt")
     with pytest.raises(LCRError, match="does not fit"):
         train(cfg, log=lambda s: None)
+
+
+def test_resume_from_a_weights_only_checkpoint_says_to_use_init(jester, tmp_path):
+    from lcr_edge.model.checkpoint import save_checkpoint
+
+    from lcr_edge.model import create_model
+
+    run = tmp_path / "run"
+    run.mkdir()
+    m = create_model("lcr-s", dim=32, num_classes=3)
+    save_checkpoint(run / "last.pt", m, ["Swiping Left", "Swiping Right", "Stop Sign"])
+    cfg = tiny(jester, run, epochs=1, resume=True)
+    with pytest.raises(LCRError, match="not a resumable training checkpoint.*--init"):
+        train(cfg, log=lambda s: None)
