@@ -194,9 +194,8 @@ def test_init_starts_from_given_weights_with_a_new_schedule(jester, tmp_path):
 
 
 def test_resume_from_a_weights_only_checkpoint_says_to_use_init(jester, tmp_path):
-    from lcr_edge.model.checkpoint import save_checkpoint
-
     from lcr_edge.model import create_model
+    from lcr_edge.model.checkpoint import save_checkpoint
 
     run = tmp_path / "run"
     run.mkdir()
