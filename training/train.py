@@ -69,9 +69,13 @@ class TrainConfig:
             import tomllib
 
             try:
-                values = tomllib.loads(Path(toml_path).read_text())
+                values = tomllib.loads(Path(toml_path).read_text(encoding="utf-8-sig"))
             except FileNotFoundError:
                 raise LCRError(f"{toml_path}: config file not found") from None
+            except IsADirectoryError:
+                raise LCRError(f"{toml_path}: is a folder; --config takes a .toml file") from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise LCRError(f"{toml_path}: cannot read the config file ({exc})") from None
             except tomllib.TOMLDecodeError as exc:
                 raise LCRError(f"{toml_path}: not valid TOML ({exc})") from None
             known = {f.name for f in fields(cls)}
@@ -79,6 +83,20 @@ class TrainConfig:
             if bad:
                 raise LCRError(f"{toml_path}: unknown key(s) {bad}; valid: {', '.join(sorted(known))}")
         values.update({k: v for k, v in cli.items() if v is not None})
+        where = toml_path or "training config"
+        for f in fields(cls):  # every value of the type its default has (TOML gives any type)
+            if f.name not in values:
+                continue
+            v, want = values[f.name], type(f.default)
+            ok = isinstance(v, want) and not (want is not bool and isinstance(v, bool))
+            if want is float and isinstance(v, int) and not isinstance(v, bool):
+                values[f.name] = v = float(v)
+                ok = True
+            if not ok:
+                raise LCRError(f"{where}: {f.name} must be {want.__name__.replace('str', 'text')}, "
+                               f"got {v!r}")
+            if want is float and not math.isfinite(v):
+                raise LCRError(f"{where}: {f.name} must be a finite number, got {v}")
         try:
             cfg = cls(**values)
         except TypeError as exc:
@@ -88,6 +106,10 @@ class TrainConfig:
         for name in ("frames", "stride", "epochs", "batch"):
             if getattr(cfg, name) < 1:
                 raise LCRError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+        for name in ("lr", "max_minutes", "checkpoint_minutes", "weight_decay", "warmup",
+                     "label_smoothing", "grad_clip", "workers", "threads", "dim", "loss_frames"):
+            if getattr(cfg, name) < 0:
+                raise LCRError(f"{name} must be >= 0, got {getattr(cfg, name)}")
         if cfg.compile not in ("auto", "on", "off"):
             raise LCRError(f"compile must be auto, on or off, got {cfg.compile!r}")
         if cfg.precision not in ("auto", "fp32", "bf16"):

@@ -138,12 +138,23 @@ def test_eval_prints_accuracy_per_class_and_writes_a_confusion_matrix(jester, tm
     ("frames = 0", "frames must be >= 1"),
     ("precision = 'fp8'", "precision must be"),
     ("compile = 'yes'", "compile must be auto, on or off"),
+    ('epochs = "two"', "epochs must be int, got 'two'"),
+    ("lr = nan", "lr must be a finite number"),
+    ("batch = 2.5", "batch must be int"),
+    ("resume = 1", "resume must be bool"),
+    ("variant = 3", "variant must be text"),
+    ("lr = -1e-3", "lr must be >= 0"),
 ])
 def test_bad_config_files(tmp_path, jester, toml, match):
     f = tmp_path / "c.toml"
     f.write_text(toml + "\n")
     with pytest.raises(LCRError, match=match):
         TrainConfig.from_sources(str(f), {"data": str(jester)})
+
+
+def test_a_config_path_that_is_a_folder(tmp_path, jester):
+    with pytest.raises(LCRError, match="is a folder; --config takes a .toml file"):
+        TrainConfig.from_sources(str(tmp_path), {"data": str(jester)})
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path, jester):
