@@ -65,3 +65,20 @@ def read_text(path: Path) -> str:
                        f"it as UTF-8") from None
     except OSError as exc:
         raise LCRError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def check_output_folder(path, what: str = "--out", create: bool = True) -> Path:
+    """Fail at once, before any work, when `path` cannot become a writable folder (it is a file, or
+    the place is not writable). create=True makes the folder; create=False checks its parent (an
+    export publishes the whole folder at the end). Returns it as a Path."""
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise LCRError(f"{what} {path}: is a file, not a folder")
+    where = path if create or path.is_dir() else path.parent
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=where, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise LCRError(f"{what} {path}: cannot write there ({exc.strerror or exc})") from None
+    return path

@@ -43,9 +43,11 @@ def register(app: typer.Typer) -> None:
         that your set contains keep their trained rows."""
         from tqdm import tqdm
 
+        from lcr_edge.io import check_output_folder
         from training.finetune import FinetuneConfig
         from training.finetune import finetune as run
 
+        check_output_folder(out, create=False)  # before a minute of training, not after
         cfg = FinetuneConfig(model=model or "", data=str(data), out=str(out), minutes=minutes,
                              train=train, lr=lr, holdout=holdout, batch=batch, epochs=epochs,
                              precision=precision, seed=seed, threads=threads,

@@ -46,7 +46,10 @@ def register(app: typer.Typer) -> None:
         prints FP32, PTQ-INT8 and QAT-INT8 validation top-1 side by side."""
         from tqdm import tqdm
 
+        from lcr_edge.io import check_output_folder
         from quantize.pipeline import QuantizeConfig, quantize_checkpoint
+
+        check_output_folder(out, create=False)
 
         cfg = QuantizeConfig(epochs=epochs, steps=steps, lr=lr, distill=distill,
                              holdout=holdout, check_every=check_every, batch_size=batch_size,

@@ -96,6 +96,10 @@ def register(app: typer.Typer) -> None:
         from lcr_edge.io import write_json
         from training.evaluate import plot_confusion
 
+        if out is not None:
+            from lcr_edge.io import check_output_folder
+
+            check_output_folder(out)  # before the clips are scored, not after
         res = predict_clips(model, data, split, frames, backend, batch, workers, as_json)
         m = res.metrics()
         if out is None:

@@ -49,3 +49,17 @@ def test_export_refuses_a_frame_rate_that_is_not_a_rate(tmp_path):
                                        "--frame-rate", bad])
         assert res.exit_code != 0 and "--frame-rate must be a rate" in str(res.exception), bad
     assert not (tmp_path / "o" / "model.json").exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["export", "CKPT", "--out", "OUT"],
+    ["quantize", "CKPT", "--data", "DATA", "--out", "OUT"],
+    ["finetune", "--data", "DATA", "--out", "OUT"],
+    ["eval", "--model", "CKPT", "--data", "DATA", "--out", "OUT"],
+])
+def test_an_out_that_is_a_file_fails_before_any_work(tmp_path, command):
+    (tmp_path / "taken").write_text("not a folder")
+    args = [{"OUT": str(tmp_path / "taken"), "CKPT": str(tmp_path / "missing.pt"),
+             "DATA": str(tmp_path)}.get(a, a) for a in command]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code != 0 and "is a file, not a folder" in str(res.exception), res.output
