@@ -40,6 +40,7 @@ class InferenceWorker(QObject):
         self._model_fps = 0.0
         self._last_step_end: float | None = None
         self._last_dropped = 0
+        self._dropped_base = 0  # frames the reader dropped before this model ran (its loading)
         self._behind_until = 0.0
 
     @pyqtSlot()
@@ -72,6 +73,9 @@ class InferenceWorker(QObject):
         self.engine.reset()
         if self.reader is not None:
             self.reader.frame_rate = self.engine.frame_rate
+            # frames missed while the model loaded (this thread was busy) are not the model
+            # falling behind: count drops from now on
+            self._dropped_base = self._last_dropped = self.reader.dropped
         self.model_loaded.emit({"labels": list(rec.labels), "frame_rate": self.engine.frame_rate,
                                 "metadata": dict(getattr(rec, "metadata", {}) or {}),
                                 "name": str(spec)})
@@ -79,7 +83,7 @@ class InferenceWorker(QObject):
     @pyqtSlot(object)
     def set_reader(self, reader: LatestFrameReader | None) -> None:
         self.reader = reader
-        self._last_dropped = reader.dropped if reader else 0
+        self._last_dropped = self._dropped_base = reader.dropped if reader else 0
         if reader is not None and self.engine is not None:
             reader.frame_rate = self.engine.frame_rate
         if self.engine is not None:
@@ -126,7 +130,7 @@ class InferenceWorker(QObject):
             self._behind_until = now + 1.0
         self._last_dropped = reader.dropped
         res.extra = {"model_fps": self._model_fps, "camera_fps": reader.camera_fps,
-                     "dropped": reader.dropped, "captured": reader.captured,
+                     "dropped": reader.dropped - self._dropped_base, "captured": reader.captured,
                      "behind": now < self._behind_until, "frame_rate": engine.frame_rate}
         self.result.emit(res)
 

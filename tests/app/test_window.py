@@ -238,3 +238,22 @@ def test_missing_x11_libraries_are_named_by_package(monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     with pytest.raises(LCRError, match="sudo apt-get install libxcb-icccm4 libxcb-keysyms1"):
         gui.run_app()
+
+
+def test_frames_missed_while_the_model_loads_do_not_turn_the_hud_red(qtbot, settings, tmp_path):
+    video = write_video(tmp_path / "v.avi", 48, fps=12)
+
+    def slow_load(spec):
+        time.sleep(1.0)  # the worker thread is busy: the reader drops frames meanwhile
+        return ScriptedRecognizer([], frame_rate=12)
+
+    win = MainWindow(settings, load_model=slow_load, source=video, model="fake")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.latest is not None and win.latest.extra["model_fps"] > 0,
+                    timeout=8000)
+    qtbot.wait(500)
+    assert win.reader.dropped > 0  # frames were dropped while loading ...
+    assert win.latest.extra["dropped"] == 0 and not win.latest.extra["behind"]  # ... not since
+    assert "d00000" not in win.hud.styleSheet()
+    win.close()
