@@ -73,13 +73,17 @@ def main(argv=None) -> None:
     ap.add_argument("--train-command", required=True)
     ap.add_argument("--data-command", required=True)
     ap.add_argument("--eval-commands", nargs="*", default=[])
+    ap.add_argument("--new-user-eval", type=Path, help="`lcr-edge eval --json` on a new-user set")
+    ap.add_argument("--real-eval", type=Path,
+                    help="metrics.json of `benchmarks/real_clips.py` (real recorded clips)")
     args = ap.parse_args(argv)
     clip = json.loads(args.clip_eval.read_text())
     stream = json.loads(args.stream_eval.read_text())
     stream.pop("per_stream", None)
     bundled = {
-        "trained_on": "synthetic gestures (lcr-edge synth), not Jester: expect far less on real "
-                      "hands; train on Jester or your own clips for that (docs/training.md)",
+        "trained_on": "synthetic webcam-like gestures (lcr-edge synth), not Jester and no real "
+                      "hands: see real_clips for how it does on real people; fine-tune on your "
+                      "own clips (lcr-edge finetune) or train on Jester for more",
         "data_command": args.data_command,
         "train_command": args.train_command,
         "eval_commands": args.eval_commands,
@@ -87,6 +91,14 @@ def main(argv=None) -> None:
                                                "top5_last", "paper_window") if k in clip},
         "held_out_stream": stream,
     }
+    keys = ("clips", "top1_paper", "top5_paper", "top1_last", "top5_last")
+    if args.new_user_eval:
+        nu = json.loads(args.new_user_eval.read_text())
+        bundled["held_out_clip_new_user"] = {k: nu[k] for k in keys if k in nu}
+    if args.real_eval:
+        real = json.loads(args.real_eval.read_text())
+        bundled["real_clips"] = {**{k: real[k] for k in keys if k in real},
+                                 "events": real.get("event_summary")}
     from lcr_edge.errors import LCRError
 
     try:
