@@ -4,8 +4,8 @@ camera.
 A `Style` says what a clip may look like (skin palette, background families, the person behind,
 lighting, camera). `STYLES["default"]` is what `lcr-edge synth` trains on; `STYLES["new-user"]`
 draws skin tones, a background family and camera noise that the default never uses, to stand in
-for a user the model has not seen. `STYLES["drawn"]` is the earlier look (flat drawn hands, no
-camera effects) and `STYLES["scene"]` the new scene through a clean camera, kept to measure what
+for a user the model has not seen. `STYLES["drawn"]` is close to the earlier look (flat drawn
+hands, no camera effects) and `STYLES["scene"]` the new scene through a clean camera, kept to measure what
 the realism buys. A `Scene` is one clip's (or stream's)
 fixed draw of a style: colours, background image, person, distractor path, camera, all from one
 numpy Generator.
@@ -102,7 +102,8 @@ STYLES: dict[str, Style] = {
                      backgrounds=("room", "room", "room", "photo", "photo", "gradient", "texture",
                                   "stripes", "clutter"),
                      sleeves=SLEEVES),
-    # The earlier look: flat drawn hands with an outline over abstract backgrounds, no camera.
+    # Close to the earlier look: flat drawn hands with an outline over abstract backgrounds, no
+    # camera effects.
     "drawn": Style(skin=DEFAULT_SKIN[1:], backgrounds=("gradient", "texture", "stripes", "clutter"),
                    sleeves=SLEEVES, hand_size=(0.34, 0.48), noise=(1.0, 6.0), distractor=0.5,
                    person=0.6, **_NO_CAMERA),
