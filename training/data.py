@@ -90,14 +90,28 @@ def read_split(path: Path, labels: list[str], with_labels: bool = True) -> list[
             if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
                 raise LCRError(f"{path}:{n}: malformed line {line!r}; expected 'id;label'")
             clip_id, label = parts[0].strip(), parts[1].strip()
+            _check_id(path, n, clip_id)
             if label not in index:
                 raise LCRError(f"{path}:{n}: unknown label {label!r} (not in jester-v1-labels.csv)")
             rows.append((clip_id, index[label]))
         else:
             if len(parts) != 1 or not parts[0].strip():
                 raise LCRError(f"{path}:{n}: malformed line {line!r}; expected an id")
+            _check_id(path, n, parts[0].strip())
             rows.append((parts[0].strip(), -1))
+    seen: dict[str, int] = {}
+    for k, (clip_id, _) in enumerate(rows):
+        if clip_id in seen:
+            raise LCRError(f"{path}: clip {clip_id!r} is listed twice (rows {seen[clip_id] + 1} and "
+                           f"{k + 1} of the file's clips)")
+        seen[clip_id] = k
     return rows
+
+
+def _check_id(path: Path, n: int, clip_id: str) -> None:
+    """A clip id names one folder inside the set: no path separators, no way out of it."""
+    if clip_id in (".", "..") or "/" in clip_id or "\\" in clip_id or clip_id.startswith("."):
+        raise LCRError(f"{path}:{n}: clip id {clip_id!r} is not a folder name inside the set")
 
 
 def jester_clips(root: Path, split: str) -> tuple[list[Clip], list[str]]:
@@ -105,6 +119,12 @@ def jester_clips(root: Path, split: str) -> tuple[list[Clip], list[str]]:
         raise LCRError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_FILES)}")
     labels = read_labels(root / "jester-v1-labels.csv")
     rows = read_split(root / SPLIT_FILES[split], labels, with_labels=split != "test")
+    if split == "train" and (root / SPLIT_FILES["validation"]).is_file():  # no clip in both splits
+        other = {cid for cid, _ in read_split(root / SPLIT_FILES["validation"], labels)}
+        both = sorted({cid for cid, _ in rows} & other)
+        if both:
+            raise LCRError(f"{root}: clip(s) {', '.join(both[:5])} are in both the train and the "
+                           f"validation split; a clip belongs to one")
     frames_root = root / "20bn-jester-v1" if (root / "20bn-jester-v1").is_dir() else root
     return [Clip(cid, lab, frames_dir=frames_root / cid) for cid, lab in rows], labels
 

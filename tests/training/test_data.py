@@ -156,3 +156,22 @@ def test_label_files_with_a_bom_or_latin1_bytes(jester):
     split.write_bytes(split.read_bytes() + "999;Caf\xe9\n".encode("latin-1"))
     with pytest.raises(LCRError, match=r"jester-v1-train.csv:\d+: not UTF-8 text"):
         ClipDataset.from_dir(jester, "train", frames=3)
+
+
+@pytest.mark.parametrize("line,match", [
+    ("101;Swiping Left", "listed twice"),
+    ("../x;Swiping Left", "not a folder name inside the set"),
+    ("/etc;Stop Sign", "not a folder name inside the set"),
+])
+def test_bad_clip_ids_are_refused(jester, line, match):
+    split = jester / "jester-v1-train.csv"
+    split.write_text(split.read_text() + line + "\n")
+    with pytest.raises(LCRError, match=match):
+        ClipDataset.from_dir(jester, "train", frames=3)
+
+
+def test_a_clip_in_both_splits_is_refused(jester):
+    val = jester / "jester-v1-validation.csv"
+    val.write_text(val.read_text() + "101;Swiping Left\n")
+    with pytest.raises(LCRError, match="in both the train and the validation split"):
+        ClipDataset.from_dir(jester, "train", frames=3)
