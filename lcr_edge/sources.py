@@ -160,6 +160,7 @@ class FrameFolderSource(FrameSource):
 
 
 RETRY_S = 1.0  # seconds between two tries of a failing camera
+MAX_CAMERA_INDEX = 255  # beyond any /dev/videoN; OpenCV takes the index as an int
 FIRST_OPEN_RETRIES = 5  # tries for a camera that has not given one frame yet
 
 
@@ -168,6 +169,9 @@ def open_source(spec: str | int | Path, folder_fps: float = 12.0) -> FrameSource
     Not opened yet (call .open())."""
     s = str(spec).strip()
     if s.isdigit():
+        if int(s) > MAX_CAMERA_INDEX:
+            raise LCRError(f"camera {s}: no such camera index (0-{MAX_CAMERA_INDEX}; "
+                           f"`lcr-edge run --list-cameras` lists them)")
         return CameraSource(int(s))
     if s == "demo" and not Path(s).exists():
         from lcr_edge.engine import DEMO_CLIP

@@ -161,3 +161,8 @@ def test_looping_file_keeps_time_increasing(tmp_path):
     assert any(b < a for a, b in zip(idx, idx[1:], strict=False)), idx  # it looped
     times = [t for _, t in seen]
     assert all(b > a for a, b in zip(times, times[1:], strict=False)), times
+
+
+def test_a_camera_index_no_system_has_is_refused():
+    with pytest.raises(LCRError, match="no such camera index"):
+        open_source("99999999999999999999")
