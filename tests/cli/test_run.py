@@ -142,3 +142,35 @@ def test_a_camera_that_is_not_there_ends_the_run_with_an_error(scripted, monkeyp
     assert result.exit_code != 0
     assert "camera 7: cannot open" in str(result.exception)
     assert "gave up after 2 retries" in str(result.exception)
+
+
+def test_the_annotated_video_holds_every_frame_of_a_folder_with_mixed_sizes(tmp_path, scripted):
+    import numpy as np
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(6):
+        size = (120, 160) if i % 2 else (100, 176)
+        cv2.imwrite(str(folder / f"{i + 1:05d}.jpg"), np.full((*size, 3), 40 * i, np.uint8))
+    out = tmp_path / "out.avi"
+    run_json(["--source", str(folder), "--out", str(out)])
+    assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 6  # was 2 of 6
+
+
+def test_an_incomplete_video_is_reported_not_written(tmp_path, scripted, monkeypatch):
+    from lcr_edge.commands import run as run_mod
+
+    video = write_video(tmp_path / "v.avi", 12, fps=12)
+    out = tmp_path / "out.avi"
+    real_write = run_mod._VideoOut.write
+
+    def lossy(self, image):  # as a full disk would: frames after the 4th never reach the file
+        if self.frames < 4:
+            real_write(self, image)
+        else:
+            self.frames += 1
+
+    monkeypatch.setattr(run_mod._VideoOut, "write", lossy)
+    result = CliRunner().invoke(app, ["run", "--source", video, "--out", str(out)])
+    assert result.exit_code != 0 and "holds 4 of 12 frames" in str(result.exception)
+    assert not out.exists() and not list(tmp_path.glob(".*partial*"))
