@@ -53,9 +53,10 @@ class AppSettings:
             if isinstance(default, bool):
                 return raw if isinstance(raw, bool) else str(raw).lower() == "true"
             if isinstance(default, (dict, list)):
-                return json.loads(raw)
+                value = json.loads(raw)
+                return value if isinstance(value, type(default)) else default
             return type(default)(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError):  # a setting edited by hand into nonsense: the default
             return default
 
     def set(self, key: str, value) -> None:

@@ -9,6 +9,7 @@ frame with the newest result. Events in every result are turned into actions her
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QKeyEvent, QKeySequence
@@ -39,6 +40,7 @@ UI_MS = 33
 
 class MainWindow(QMainWindow):
     source_status = pyqtSignal(str, bool)  # emitted from the capture thread, queued to us
+    source_works = pyqtSignal(str)  # likewise: a chosen source delivered frames
 
     def __init__(self, settings: AppSettings | None = None, load_model=None,
                  source: str | None = None, model: str | None = None,
@@ -47,10 +49,13 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("LCR-Edge")
         self.settings = settings or AppSettings()
         self.values = self.settings.all()
+        # Source, model and profile are remembered for the next start only once they have loaded
+        # (`_remember`): a typo on the command line must not become every later start's error.
+        # A remembered one that no longer loads falls back to the bundled default, with a notice.
+        self.remembered = {k: self.values[k] for k in REMEMBERED}
         for key, value in (("source", source), ("model", model), ("profile", profile)):
-            if value is not None:  # given on the command line: also the next start's default
+            if value is not None:  # given on the command line: used now, remembered if it works
                 self.values[key] = str(value)
-                self.settings.set(key, str(value))
         self.labels = list(JESTER_LABELS)
         self.frame_rate = 12.0
         self.profile: Profile | None = None
@@ -72,8 +77,11 @@ class MainWindow(QMainWindow):
         self.host = WorkerHost(load_model or default_load, self)
         self.host.worker.result.connect(self._on_result)
         self.host.worker.model_loaded.connect(self._on_model_loaded)
+        self.host.worker.model_failed.connect(self._on_model_failed)
         self.host.worker.status.connect(lambda text, err: self._set_error("model", text))
         self.source_status.connect(self._on_source_status)
+        self.source_works.connect(lambda spec: spec == self.values["source"]
+                                  and self._remember("source", spec))
         self.host.set_edges.emit(self.values["edges"])
 
         self.load_profile(self.values["profile"])
@@ -159,6 +167,7 @@ class MainWindow(QMainWindow):
         m = bar.addMenu("&File")
         add(m, "open_video", "Open video…", "Ctrl+O", self._pick_video)
         add(m, "settings", "Settings…", "Ctrl+,", self.edit_settings)
+        add(m, "reset_defaults", "Reset to defaults", "", self.reset_to_defaults)
         add(m, "quit", "Quit", "Ctrl+Q", self.close)
         m = bar.addMenu("&View")
         add(m, "mirror", "Mirror live view", "Ctrl+M", self._set_mirror, True, self.view.mirror)
@@ -212,10 +221,22 @@ class MainWindow(QMainWindow):
         except LCRError as exc:
             self._set_error("source", str(exc))
             self.host.set_reader.emit(None)
+            if self.values["source"]:  # a chosen source that is not there: forget it, go on
+                self._log(f"source not opened ({exc}); using the automatic source instead")
+                self._remember("source", "")
+                self.open_source("")
+                self._set_error("source", f"{exc} (using the automatic source)")
             return
         self._set_error("source", None)
+        chosen = self.values["source"]
+
+        def on_status(text: str, error: bool) -> None:
+            if not error and text.endswith(": running") and chosen:
+                self.source_works.emit(chosen)  # a frame source that runs: remember it
+            self.source_status.emit(text, error)
+
         self.reader = LatestFrameReader(src, self.frame_rate, realtime=True, loop=not src.live,
-                                        on_status=self.source_status.emit)
+                                        on_status=on_status)
         self.reader.start()
         self.host.set_reader.emit(self.reader)
 
@@ -229,9 +250,12 @@ class MainWindow(QMainWindow):
             if self.profile is None:
                 self._use_profile(load_profile("media", labels=self.labels))
                 self._log("using the bundled media profile instead")
+                if spec == self.remembered.get("profile"):  # a remembered one broke: forget it
+                    self._remember("profile", "media")  # (tried again when another model loads)
             return False
         self._set_error("profile", None)
         self.values["profile"] = str(spec)
+        self._remember("profile", str(spec))
         self._use_profile(prof, quiet)
         return True
 
@@ -257,8 +281,48 @@ class MainWindow(QMainWindow):
         cfg.thresholds.update({g: float(v) for g, v in self.values["thresholds"].items() if v})
         return cfg
 
+    def _remember(self, key: str, value: str) -> None:
+        """Keep a source, model or profile that loaded as the next start's default."""
+        if self.settings.get(key) != value:
+            self.settings.set(key, value)
+            self.settings.sync()
+        self.remembered[key] = value
+
+    def _on_model_failed(self, spec: str, why: str) -> None:
+        """A model that does not load: the bundled one takes over if it was a remembered (or
+        just typed) choice, and the choice is forgotten."""
+        bundled = default_model_dir()
+        if not bundled or Path(spec).resolve() == Path(bundled).resolve():
+            return  # the bundled model itself failed: nothing to fall back to (error shown)
+        if spec == self.values["model"]:
+            self.values["model"] = ""
+            self._remember("model", "")
+            self._log(f"model {spec} not loaded ({why}); using the bundled model instead "
+                      f"(Settings or Model > Open model… picks another)")
+            self.notice.setText("model not loaded: using the bundled model (see the log)")
+            self.notice.show()
+            self.host.load_model.emit(str(bundled))
+
+    def reset_to_defaults(self) -> None:
+        """Settings > Reset to defaults: the automatic source, the bundled model, the media
+        profile, default thresholds and view options."""
+        from app.settings import DEFAULTS
+
+        for key, value in DEFAULTS.items():
+            self.settings.set(key, value)
+        self.settings.sync()
+        self._log("settings reset to the defaults")
+        self.values = {**self.values, **DEFAULTS}
+        self.view.mirror = self.values["mirror"]
+        self.host.set_edges.emit(self.values["edges"])
+        self.open_source("")
+        self.load_profile("media")
+        self.host.load_model.emit(str(default_model_dir()))
+
     def _on_model_loaded(self, info: dict) -> None:
         self.labels, self.frame_rate = info["labels"], info["frame_rate"]
+        if info["name"] == str(self.values["model"] or default_model_dir()):
+            self._remember("model", self.values["model"])
         self.loaded_model = info["name"]  # what Teach fine-tunes from: the model that runs
         if getattr(self, "teach_dialog", None) is not None:
             self.teach_dialog.base_model = self.loaded_model
@@ -271,7 +335,8 @@ class MainWindow(QMainWindow):
     def apply_settings(self, new: dict) -> None:
         old, self.values = self.values, {**self.values, **new}
         for key, value in new.items():
-            self.settings.set(key, value)
+            if key not in REMEMBERED:  # those are remembered once they load
+                self.settings.set(key, value)
         self.settings.sync()
         if new.get("source", old["source"]) != old["source"]:
             self.open_source(self.values["source"])
@@ -292,8 +357,6 @@ class MainWindow(QMainWindow):
         as before (a fine-tune re-exported into it); the profile is re-checked against the new
         labels once it is loaded."""
         self.values["model"] = str(path)
-        self.settings.set("model", str(path))
-        self.settings.sync()
         self._log(f"loading model {path} …")
         self.host.load_model.emit(str(path))
 
@@ -447,6 +510,7 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
+REMEMBERED = ("source", "model", "profile")  # kept for the next start only once they load
 PLAYER_PACKAGES = "libpulse0"  # what QtMultimedia needs on Debian and Ubuntu
 
 

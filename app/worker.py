@@ -28,6 +28,7 @@ class InferenceWorker(QObject):
     result = pyqtSignal(object)  # StepResult with .extra: fps, dropped, behind
     model_loaded = pyqtSignal(object)  # {"labels", "frame_rate", "metadata", "name"}
     status = pyqtSignal(str, bool)  # message, is_error
+    model_failed = pyqtSignal(str, str)  # spec, why
 
     def __init__(self, load_recognizer: Callable[[str], object]):
         super().__init__()
@@ -64,10 +65,12 @@ class InferenceWorker(QObject):
             rec = self._load(spec)
         except LCRError as exc:
             self.status.emit(f"model: {exc}", True)
+            self.model_failed.emit(str(spec), str(exc))
             return
         except Exception as exc:  # a broken artifact must not take the app down
             traceback.print_exc()
             self.status.emit(f"model: cannot load {spec}: {type(exc).__name__}: {exc}", True)
+            self.model_failed.emit(str(spec), f"{type(exc).__name__}: {exc}")
             return
         self.engine = Engine(rec, self.events_config)
         self.engine.reset()

@@ -257,3 +257,46 @@ def test_frames_missed_while_the_model_loads_do_not_turn_the_hud_red(qtbot, sett
     assert win.latest.extra["dropped"] == 0 and not win.latest.extra["behind"]  # ... not since
     assert "d00000" not in win.hud.styleSheet()
     win.close()
+
+
+def test_what_fails_to_load_is_never_remembered_and_the_defaults_take_over(qtbot, settings, files,
+                                                                          tmp_path, monkeypatch):
+    from lcr_edge import engine
+    from lcr_edge.errors import LCRError
+
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
+    (bundled / "model.json").write_text("{}")  # the loader below is scripted; only the path counts
+    monkeypatch.setattr(engine, "BUNDLED_MODEL", bundled)
+    monkeypatch.delenv("LCR_EDGE_MODEL", raising=False)
+    bad_profile = tmp_path / "bad.toml"
+    bad_profile.write_text('[gestures]\n"Thumb Up" = { single = 5 }\n')
+    settings.set("profile", str(bad_profile))  # remembered earlier, edited since into an error
+    specs = []
+
+    def load(spec):
+        specs.append(spec)
+        if spec == "/typo":
+            raise LCRError("/typo: no such model folder")
+        return ScriptedRecognizer([], frame_rate=12)
+
+    win = MainWindow(settings, load_model=load, model="/typo",
+                     source=str(tmp_path / "gone.mp4"))
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: specs == ["/typo", str(bundled)], timeout=5000)
+    qtbot.waitUntil(lambda: settings.get("model") == "", timeout=2000)
+    assert win.profile.name == "media" and settings.get("profile") == "media"
+    assert "profile not loaded" in win.errors["profile"] and ":2:" in win.errors["profile"]
+    assert settings.get("source") == "" and win.values["source"] == ""
+    log = "\n".join(win.log_lines)
+    assert "using the bundled model instead" in log and "using the automatic source" in log
+    win.close()
+
+    settings.set("threshold", 0.9)
+    win = MainWindow(settings, load_model=load)  # the next start: no errors carried over
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: len(specs) == 3, timeout=5000)
+    assert specs[-1] == str(bundled) and not win.errors.get("profile")
+    win.reset_to_defaults()
+    assert settings.get("threshold") == 0.0 and win.values["threshold"] == 0.0
+    win.close()
