@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
                                       "out of training to measure accuracy (0: none)."),
         epochs: int = typer.Option(0, "--epochs", help="At most this many passes (0: until the "
                                    "budget is spent).", min=0),
-        batch: int = typer.Option(8, "--batch", min=1),
+        batch: int = typer.Option(8, "--batch", "--batch-size", min=1, help="Clips per step."),
         precision: str = typer.Option("bf16", "--precision", help="bf16 (autocast) or fp32."),
         qat_steps: int = typer.Option(0, "--qat-steps", help="Quantization-aware steps after "
                                       "post-training INT8 (0: PTQ only).", min=0),

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
                                          "whose loss on them is lowest (0: the last step)."),
         check_every: int = typer.Option(25, "--check-every", min=1,
                                         help="QAT batches between two holdout checks."),
-        batch_size: int = typer.Option(8, "--batch-size", min=1),
+        batch_size: int = typer.Option(8, "--batch", "--batch-size", min=1, help="Clips per step."),
         frames: int = typer.Option(None, "--frames", help="Frames per clip [default: the "
                                    "checkpoint's training setting, else 32].", min=1),
         calibration: int = typer.Option(256, "--calibration",

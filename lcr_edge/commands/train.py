@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
         frames: int = typer.Option(None, help="Frames per clip (default 32, the paper's).", min=1),
         stride: int = typer.Option(None, help="Take every stride-th source frame (default 1)."),
         epochs: int = typer.Option(None, help="Epochs (default 30).", min=1),
-        batch: int = typer.Option(None, help="Clips per step per process (default 8).", min=1),
+        batch: int = typer.Option(None, "--batch", "--batch-size",
+                                  help="Clips per step per process (default 8).", min=1),
         lr: float = typer.Option(None, help="Peak learning rate (default 2e-3)."),
         tube_mask: float = typer.Option(None, "--tube-mask", help="Masked patch fraction (default 0)."),
         jitter: float = typer.Option(None, help="Random crop keeps 1-jitter..1 of each side (default 0.1)."),
@@ -65,7 +66,7 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Option(None, "--data", help="Dataset folder (clip evaluation)."),
         split: str = typer.Option("validation", help="train | validation."),
         frames: int = typer.Option(None, help="Frames per clip (default: as trained).", min=1),
-        batch: int = typer.Option(8, min=1),
+        batch: int = typer.Option(8, "--batch", "--batch-size", min=1, help="Clips per batch."),
         workers: int = typer.Option(2, min=0),
         stream: bool = typer.Option(False, "--stream", help="Event-level accuracy on long synthetic "
                                     "streams instead of clip accuracy."),

@@ -63,3 +63,9 @@ def test_an_out_that_is_a_file_fails_before_any_work(tmp_path, command):
              "DATA": str(tmp_path)}.get(a, a) for a in command]
     res = CliRunner().invoke(app, args)
     assert res.exit_code != 0 and "is a file, not a folder" in str(res.exception), res.output
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "finetune", "quantize"])
+def test_the_batch_size_has_one_spelling_everywhere(command):
+    res = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
+    assert "--batch, --batch-size" in res.output
