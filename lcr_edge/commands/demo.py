@@ -32,13 +32,24 @@ def moving_disc_clip(frames: int = 24, size=(176, 100), seed: int = 0) -> list[n
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def demo(
+    @app.command("demo", hidden=True)
+    def demo_moved() -> None:
+        """Moved: see selftest and run --source demo."""
+        from lcr_edge.errors import LCRError
+
+        raise LCRError("`lcr-edge demo` is now `lcr-edge selftest` (a random-weight model on a "
+                       "generated clip: timings only); to watch the bundled model recognise the "
+                       "demo clip, run `lcr-edge run --source demo`")
+
+    @app.command("selftest")
+    def selftest(
         model: Path = typer.Option(None, "--model", help="Checkpoint (.pt); default: random LCR-S."),
         frames: int = typer.Option(24, min=1, help="Frames in the generated clip."),
         as_json: bool = typer.Option(False, "--json", help="One JSON line per frame."),
     ):
-        """Stream a generated clip through preprocessing, edges and the model, frame by frame."""
+        """Check the PyTorch pipeline: stream a generated clip through preprocessing, edges and a
+        model (random weights unless --model), frame by frame, and time each stage. Not the demo:
+        `lcr-edge run --source demo` shows the bundled model on the bundled clip."""
         import torch
 
         from lcr_edge.labels import JESTER_LABELS

@@ -20,7 +20,8 @@ def test_help_shows_the_defaults_written_in_help_texts():
     assert "[default: media]" in res.output  # typer's own default display
 
 
-@pytest.mark.parametrize("command", [c for c in COMMANDS if c != "gui"] + ["app", "eval"])
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c not in ("gui", "demo")]
+                         + ["app", "eval", "selftest"])
 def test_flags_show_no_bool_metavar(command):
     res = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
     assert res.exit_code == 0, res.output
@@ -69,3 +70,10 @@ def test_an_out_that_is_a_file_fails_before_any_work(tmp_path, command):
 def test_the_batch_size_has_one_spelling_everywhere(command):
     res = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
     assert "--batch, --batch-size" in res.output
+
+
+def test_demo_points_to_selftest_and_to_the_real_demo():
+    res = CliRunner().invoke(app, ["demo"])
+    assert res.exit_code != 0 and "run --source demo" in str(res.exception)
+    assert "selftest" in str(res.exception)
+    assert "demo" not in CliRunner().invoke(app, ["--help"]).output.split("Commands:")[1].split()
