@@ -56,3 +56,5 @@ def register(app: typer.Typer) -> None:
         if accuracy:
             typer.echo(f"  validation top-1 (FP32, PyTorch): {accuracy['top1']:.2f} % "
                        f"on {accuracy['clips']} clips")
+        typer.echo(f"next: lcr-edge run --model {out} --source demo   (or lcr-edge bench --model "
+                   f"{out}; lcr-edge quantize for INT8)")

@@ -85,3 +85,5 @@ def register(app: typer.Typer) -> None:
                    "top-1 after the 10th frame)")
         typer.echo(f"wrote {out} in {meta['quantization']['seconds']:.0f} s: " +
                    ", ".join(f"{p}/{k}" for p, ks in meta["files"].items() for k in ks))
+        typer.echo(f"next: lcr-edge run --model {out} --source demo   (or lcr-edge bench --model "
+                   f"{out}; lcr-edge app --model {out})")
