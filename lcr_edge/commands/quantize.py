@@ -40,6 +40,7 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("cpu", "--device", help="cpu or cuda: where calibration "
                                    "and QAT run (export and evaluation run on the CPU)."),
         as_json: bool = typer.Option(False, "--json", help="Print model.json's content."),
+        verbose: bool = typer.Option(False, "--verbose", help="Show NNCF's own INFO messages."),
     ):
         """Quantize a checkpoint to INT8 with NNCF: post-training (PTQ) for comparison, then
         quantization-aware fine-tuning (QAT); writes FP32 and INT8 ONNX / OpenVINO models and
@@ -50,6 +51,12 @@ def register(app: typer.Typer) -> None:
         from quantize.pipeline import QuantizeConfig, quantize_checkpoint
 
         check_output_folder(out, create=False)
+        if not verbose:  # NNCF logs dozens of INFO lines about nodes it leaves alone
+            import logging
+
+            import nncf  # sets its own logger to INFO on import: lower it after
+
+            nncf.set_log_level(logging.WARNING)
 
         cfg = QuantizeConfig(epochs=epochs, steps=steps, lr=lr, distill=distill,
                              holdout=holdout, check_every=check_every, batch_size=batch_size,

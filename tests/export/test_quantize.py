@@ -190,6 +190,7 @@ def test_quantize_cli_on_a_dataset_folder_holds_out_training_clips(tmp_path):
                                    "--frames", "4", "--batch-size", "2", "--workers", "0"])
     assert res.exit_code == 0, res.output
     assert "PTQ-INT8" in res.output and "QAT-INT8" in res.output
+    assert "INFO:nncf" not in res.output and f"next: lcr-edge run --model {out}" in res.output
     meta = read_metadata(out)
     q = meta["quantization"]
     assert [c[0] for c in q["qat_holdout_checks"]] == [0, 1, 2]
