@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
         self.open_source(self.values["source"])
         model_dir = self.values["model"] or default_model_dir()  # the bundled one unless chosen
         if model_dir:
-            self.host.load_model.emit(str(model_dir))
+            self._load_model(str(model_dir))
         else:
             self._set_error("model", "no model loaded: choose an exported model folder in "
                                      "Settings (Ctrl+,)")
@@ -281,6 +281,13 @@ class MainWindow(QMainWindow):
         cfg.thresholds.update({g: float(v) for g, v in self.values["thresholds"].items() if v})
         return cfg
 
+    def _load_model(self, spec: str) -> None:
+        """Load a model on the worker thread; until it answers, the HUD says so."""
+        self.loading = (str(spec), self.clock)
+        self.hud.setText(f"loading model {Path(str(spec)).name} …")
+        self.hud.setStyleSheet("color: #b35c00; font-weight: bold;")
+        self.host.load_model.emit(str(spec))
+
     def _remember(self, key: str, value: str) -> None:
         """Keep a source, model or profile that loaded as the next start's default."""
         if self.settings.get(key) != value:
@@ -291,6 +298,9 @@ class MainWindow(QMainWindow):
     def _on_model_failed(self, spec: str, why: str) -> None:
         """A model that does not load: the bundled one takes over if it was a remembered (or
         just typed) choice, and the choice is forgotten."""
+        self.loading = None
+        self.hud.setText(f"model not loaded: {why}")
+        self.hud.setStyleSheet("color: #d00000; font-weight: bold;")
         bundled = default_model_dir()
         if not bundled or Path(spec).resolve() == Path(bundled).resolve():
             return  # the bundled model itself failed: nothing to fall back to (error shown)
@@ -301,7 +311,7 @@ class MainWindow(QMainWindow):
                       f"(Settings or Model > Open model… picks another)")
             self.notice.setText("model not loaded: using the bundled model (see the log)")
             self.notice.show()
-            self.host.load_model.emit(str(bundled))
+            self._load_model(str(bundled))
 
     def reset_to_defaults(self) -> None:
         """Settings > Reset to defaults: the automatic source, the bundled model, the media
@@ -317,9 +327,11 @@ class MainWindow(QMainWindow):
         self.host.set_edges.emit(self.values["edges"])
         self.open_source("")
         self.load_profile("media")
-        self.host.load_model.emit(str(default_model_dir()))
+        self._load_model(str(default_model_dir()))
 
     def _on_model_loaded(self, info: dict) -> None:
+        self.loading = None
+        self.hud.setStyleSheet("")
         self.labels, self.frame_rate = info["labels"], info["frame_rate"]
         if info["name"] == str(self.values["model"] or default_model_dir()):
             self._remember("model", self.values["model"])
@@ -342,7 +354,7 @@ class MainWindow(QMainWindow):
             self.open_source(self.values["source"])
         if (self.values["model"], self.values["backend"]) != (old["model"], old["backend"]) \
                 and self.values["model"]:
-            self.host.load_model.emit(self.values["model"])
+            self._load_model(self.values["model"])
         if not self.load_profile(self.values["profile"]):
             self.values["profile"] = old["profile"]
 
@@ -358,7 +370,7 @@ class MainWindow(QMainWindow):
         labels once it is loaded."""
         self.values["model"] = str(path)
         self._log(f"loading model {path} …")
-        self.host.load_model.emit(str(path))
+        self._load_model(str(path))
 
     def _pick_model(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Exported model folder", self.values["model"])
@@ -435,6 +447,10 @@ class MainWindow(QMainWindow):
         if self.view.banner and self.clock > self.banner_until:
             self.view.banner = ""
             self.view.update()
+        if getattr(self, "loading", None) is not None:  # no answer from the new model yet
+            name, since = self.loading
+            self.hud.setText(f"loading model {Path(name).name} … {self.clock - since:.0f} s")
+            return
         if res is None:
             return
         def thr(g: str) -> float:  # no threshold tick for idle labels (they never fire)

@@ -300,3 +300,19 @@ def test_what_fails_to_load_is_never_remembered_and_the_defaults_take_over(qtbot
     win.reset_to_defaults()
     assert settings.get("threshold") == 0.0 and win.values["threshold"] == 0.0
     win.close()
+
+
+def test_the_hud_says_the_model_is_loading_until_it_answers(qtbot, settings, tmp_path):
+    video = write_video(tmp_path / "v.avi", 48, fps=12)
+
+    def slow_load(spec):
+        time.sleep(1.5)
+        return ScriptedRecognizer([], frame_rate=12)
+
+    win = MainWindow(settings, load_model=slow_load, source=video, model="fake")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.wait(400)
+    assert win.hud.text().startswith("loading model fake")  # the view runs, the HUD says why
+    qtbot.waitUntil(lambda: win.hud.text().startswith("camera"), timeout=8000)
+    win.close()
