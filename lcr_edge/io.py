@@ -82,3 +82,13 @@ def check_output_folder(path, what: str = "--out", create: bool = True) -> Path:
     except OSError as exc:
         raise LCRError(f"{what} {path}: cannot write there ({exc.strerror or exc})") from None
     return path
+
+
+def one_model_argument(positional, option) -> Path:
+    """The checkpoint given as `CHECKPOINT` or as `--model` (commands take it either way)."""
+    if positional is not None and option is not None and Path(positional) != Path(option):
+        raise LCRError(f"two checkpoints given: {positional} and --model {option}; give one")
+    chosen = positional if positional is not None else option
+    if chosen is None:
+        raise LCRError("no checkpoint: give it as the first argument or with --model CKPT")
+    return Path(chosen)

@@ -12,7 +12,10 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def export(
-        checkpoint: Path = typer.Argument(..., help="Checkpoint (.pt) written by `lcr-edge train`."),
+        checkpoint: Path = typer.Argument(None, help="Checkpoint (.pt) written by `lcr-edge train` "
+                                          "(or give it as --model)."),
+        model: Path = typer.Option(None, "--model", "-m", help="The checkpoint, as other "
+                                   "commands take it (same as the CHECKPOINT argument)."),
         out: Path = typer.Option(..., "--out", "-o", help="Artifact folder to write (created)."),
         fmt: str = typer.Option("all", "--format", help="onnx, openvino or all."),
         frame_rate: float = typer.Option(None, "--frame-rate",
@@ -26,7 +29,9 @@ def register(app: typer.Typer) -> None:
     ):
         """Export a checkpoint's streaming step (frame, edge, state -> logits, new state) with
         static shapes: ONNX FP32, OpenVINO IR FP32 stateless and stateful, and model.json."""
-        from lcr_edge.io import check_output_folder
+        from lcr_edge.io import check_output_folder, one_model_argument
+
+        checkpoint = one_model_argument(checkpoint, model)
         from lcr_edge.model.checkpoint import load_checkpoint
         from quantize.export import export_fp32
 

@@ -11,7 +11,9 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def quantize(
-        checkpoint: Path = typer.Argument(..., help="Trained FP32 checkpoint (.pt)."),
+        checkpoint: Path = typer.Argument(None, help="Trained FP32 checkpoint (.pt). Or give it as --model."),
+        model: Path = typer.Option(None, "--model", "-m", help="The checkpoint, as other "
+                                   "commands take it (same as the CHECKPOINT argument)."),
         data: Path = typer.Option(..., "--data", help="Dataset folder (Jester layout, e.g. from "
                                   "`lcr-edge synth`): training clips for calibration and QAT, "
                                   "validation clips for the accuracy table."),
@@ -47,9 +49,10 @@ def register(app: typer.Typer) -> None:
         prints FP32, PTQ-INT8 and QAT-INT8 validation top-1 side by side."""
         from tqdm import tqdm
 
-        from lcr_edge.io import check_output_folder
+        from lcr_edge.io import check_output_folder, one_model_argument
         from quantize.pipeline import QuantizeConfig, quantize_checkpoint
 
+        checkpoint = one_model_argument(checkpoint, model)
         check_output_folder(out, create=False)
         if not verbose:  # NNCF logs dozens of INFO lines about nodes it leaves alone
             import logging

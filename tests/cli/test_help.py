@@ -77,3 +77,18 @@ def test_demo_points_to_selftest_and_to_the_real_demo():
     assert res.exit_code != 0 and "run --source demo" in str(res.exception)
     assert "selftest" in str(res.exception)
     assert "demo" not in CliRunner().invoke(app, ["--help"]).output.split("Commands:")[1].split()
+
+
+def test_export_takes_the_checkpoint_as_model_too(tmp_path):
+    from quantize import testing
+
+    ckpt = testing.tiny_checkpoint(tmp_path / "t.pt", dim=16)
+    res = CliRunner().invoke(app, ["export", "--model", str(ckpt), "--out", str(tmp_path / "o"),
+                                   "--format", "onnx"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "o" / "model.json").is_file()
+    res = CliRunner().invoke(app, ["export", "--out", str(tmp_path / "p")])
+    assert res.exit_code != 0 and "no checkpoint" in str(res.exception)
+    res = CliRunner().invoke(app, ["quantize", str(ckpt), "--model", str(tmp_path / "x.pt"),
+                                   "--data", str(tmp_path), "--out", str(tmp_path / "q")])
+    assert res.exit_code != 0 and "two checkpoints given" in str(res.exception)
