@@ -119,13 +119,25 @@ class VideoFileSource(FrameSource):
             raise LCRError(f"{self.path}: cannot decode this file as video")
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if 0 < fps < 1000 else 0.0
+        self.expected = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)  # what the header promises
+        self.read_frames = 0
         self._cap = cap
 
     def read(self) -> np.ndarray | None:
         if self._cap is None:
             return None
         ok, frame = self._cap.read()
+        if ok:
+            self.read_frames += 1
         return frame if ok else None
+
+    def shortfall(self) -> str | None:
+        """After the last frame: a line saying the file ended early (cut short, damaged), or
+        None. A few frames of slack: containers round their frame counts."""
+        if self.expected and self.read_frames < self.expected - 2:
+            return (f"{self.path}: ended after {self.read_frames} of the {self.expected} frames its "
+                    f"header lists (the file is cut short or damaged)")
+        return None
 
     def close(self) -> None:
         if self._cap is not None:

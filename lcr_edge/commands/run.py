@@ -209,3 +209,6 @@ def register(app: typer.Typer) -> None:
                        + (f"; wrote {out}" if out else ""), err=True)
         if reader is not None and reader.error:  # the source failed for good (a camera gone)
             raise LCRError(reader.error)
+        short = getattr(src, "shortfall", lambda: None)()
+        if short and not seconds:  # a file that ends early is said, not taken as its whole
+            raise LCRError(short)

@@ -174,3 +174,13 @@ def test_an_incomplete_video_is_reported_not_written(tmp_path, scripted, monkeyp
     result = CliRunner().invoke(app, ["run", "--source", video, "--out", str(out)])
     assert result.exit_code != 0 and "holds 4 of 12 frames" in str(result.exception)
     assert not out.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_a_video_cut_short_is_reported_not_taken_whole(tmp_path, scripted):
+    video = write_video(tmp_path / "v.avi", 40, fps=12)
+    data = open(video, "rb").read()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])
+    result = CliRunner().invoke(app, ["run", "--source", str(cut)])
+    assert result.exit_code != 0 and "the file is cut short or damaged" in str(result.exception)
+    assert CliRunner().invoke(app, ["run", "--source", video]).exit_code == 0  # a whole file: fine
