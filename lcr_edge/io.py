@@ -27,6 +27,7 @@ def atomic_path(path: str | os.PathLike):
     """Yield a temporary path next to `path`; on success it replaces `path` atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(path.parent, f".{path.name}.*.tmp")  # from writes that were killed
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -92,3 +93,28 @@ def one_model_argument(positional, option) -> Path:
     if chosen is None:
         raise LCRError("no checkpoint: give it as the first argument or with --model CKPT")
     return Path(chosen)
+
+
+LEFTOVER_AGE_S = 3600.0  # a write in progress is minutes old at most; older ones were killed
+
+
+def remove_leftovers(folder, pattern: str, older_than: float = LEFTOVER_AGE_S) -> list[Path]:
+    """Delete what interrupted runs left in `folder` (temporary files or folders matching
+    `pattern`, untouched for `older_than` seconds); returns what was removed."""
+    import shutil
+    import time
+
+    folder = Path(folder)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    now = time.time()
+    for p in folder.glob(pattern):
+        try:
+            if now - p.stat().st_mtime < older_than:
+                continue
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+            removed.append(p)
+        except OSError:
+            continue
+    return removed

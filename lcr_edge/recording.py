@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from lcr_edge.errors import LCRError
-from lcr_edge.io import atomic_path, read_text
+from lcr_edge.io import atomic_path, read_text, remove_leftovers
 from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS
 from lcr_edge.sources import FrameSource, LatestFrameReader, iter_frames
 
@@ -171,6 +171,7 @@ class RecordingSet:
     def _recover(self) -> None:
         """Clip folders with a clip.json but no CSV line: the process died between the rename
         and the CSV update. List them again (their frames are complete: the rename came last)."""
+        remove_leftovers(self.frames_root, ".recording-*")  # clips whose writing was killed
         listed = {cid for cid, _ in self.rows + self.val_rows}
         found = []
         for d in self.frames_root.iterdir():

@@ -36,7 +36,7 @@ from lcr_edge.artifact import (
     file_entry,
 )
 from lcr_edge.errors import LCRError
-from lcr_edge.io import write_json
+from lcr_edge.io import remove_leftovers, write_json
 from lcr_edge.model import LCR, count_macs
 from lcr_edge.model.checkpoint import file_sha256
 from lcr_edge.preprocess import Preprocess
@@ -184,6 +184,7 @@ def _versions() -> dict:
 def staging(out: Path):
     """A temporary folder beside `out`; files are moved into `out` only when all are written."""
     out.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out, ".staging-*")  # left by exports that were killed
     tmp = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
         yield tmp

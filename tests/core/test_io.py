@@ -19,3 +19,25 @@ def test_atomic_write_replaces_whole_and_keeps_the_usual_permissions(tmp_path, m
             raise RuntimeError("crash mid-write")
     assert target.read_text() == '{\n  "a": 1\n}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
+
+
+def test_leftovers_of_killed_writes_are_removed_on_the_next_write(tmp_path):
+    import os
+    import time
+
+    from lcr_edge.io import LEFTOVER_AGE_S, atomic_path, remove_leftovers
+
+    old_tmp = tmp_path / ".last.pt.abc123.tmp"
+    new_tmp = tmp_path / ".last.pt.def456.tmp"  # another write in progress: kept
+    old_dir = tmp_path / ".staging-xyz"
+    for p in (old_tmp, new_tmp):
+        p.write_text("partial")
+    old_dir.mkdir()
+    (old_dir / "model.onnx").write_text("partial")
+    past = time.time() - LEFTOVER_AGE_S - 10
+    for p in (old_tmp, old_dir):
+        os.utime(p, (past, past))
+    with atomic_path(tmp_path / "last.pt") as t:
+        t.write_text("done")
+    assert not old_tmp.exists() and new_tmp.exists() and (tmp_path / "last.pt").read_text() == "done"
+    assert remove_leftovers(tmp_path, ".staging-*") == [old_dir] and not old_dir.exists()
