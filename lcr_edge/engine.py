@@ -133,4 +133,19 @@ def load_recognizer(model_dir: str | Path | None, backend: str = "openvino",
         if getattr(exc, "name", "") in ("onnxruntime", "openvino", "torch"):
             raise
         raise LCRError(f"this install has no lcr_edge.runtime ({exc})") from None
-    return Recognizer.open(model_dir, backend=backend, threads=threads, horizon=horizon)
+    rec = Recognizer.open(model_dir, backend=backend, threads=threads, horizon=horizon)
+    note = unfinished_quantize(rec.metadata)
+    if note:
+        import sys
+
+        print(f"warning: {model_dir}: {note}", file=sys.stderr)
+    return rec
+
+
+def unfinished_quantize(meta: dict) -> str | None:
+    """A line when model.json says its `lcr-edge quantize` did not finish (FP32 files only)."""
+    q = meta.get("quantization") if isinstance(meta, dict) else None
+    if isinstance(q, dict) and q.get("complete") is False:
+        return ("its `lcr-edge quantize` did not finish (interrupted?): running the FP32 files; "
+                "run the quantize again for INT8")
+    return None

@@ -107,6 +107,10 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
         acc["fp32"] = evaluate.summary(fp32_probs, targets, window)
         log(f"  FP32 top-1 {acc['fp32']['top1']:.2f} % ({len(targets)} clips)")
     meta = export_fp32(model, ckpt, ckpt_path, out, "all", accuracy=acc.get("fp32"))
+    # until the INT8 files are in, the folder says so: a quantize killed from here on leaves an
+    # FP32 export that the runtime names as unfinished instead of running it as if it were whole
+    meta["quantization"] = {"complete": False}
+    write_json(out / METADATA, meta)
 
     log(f"PTQ: calibrating on {cfg.calibration} frames of training clips ...")
     items = qat.calibration_items(model.to(cfg.device), train, cfg.calibration)
@@ -146,6 +150,7 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
         log(f"  QAT-INT8 top-1 {acc[name]['top1']:.2f} % (OpenVINO)")
     meta["accuracy"] = acc
     meta["quantization"] = {
+        "complete": True,
         "method": "NNCF QAT" if cfg.epochs > 0 else "NNCF PTQ", "int8_from": name,
         "nncf": __import__("nncf").__version__, "config": asdict(cfg),
         "quantizers": qat.count_quantizers(qstep), "calibration_items": len(items),

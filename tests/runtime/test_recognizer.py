@@ -175,3 +175,20 @@ def test_eval_of_the_bundled_model_writes_its_report_outside_the_package(tmp_pat
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in engine.BUNDLED_MODEL.iterdir()) == before
     assert (tmp_path / "runs" / "bundled-model" / "eval-validation" / "metrics.json").is_file()
+
+
+def test_an_unfinished_quantize_is_named_when_the_folder_is_opened(tmp_path, tiny_fp32, capsys):
+    import json
+    import shutil
+
+    from lcr_edge.engine import load_recognizer
+
+    folder = tmp_path / "m"
+    shutil.copytree(tiny_fp32, folder)
+    meta = json.loads((folder / "model.json").read_text())
+    meta["quantization"] = {"complete": False}  # what a quantize killed after its FP32 export leaves
+    (folder / "model.json").write_text(json.dumps(meta))
+    rec = load_recognizer(folder)
+    assert rec.precision == "fp32" and "did not finish" in capsys.readouterr().err
+    load_recognizer(tiny_fp32)
+    assert "did not finish" not in capsys.readouterr().err
