@@ -222,6 +222,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
     total_steps = steps_per_epoch * cfg.epochs
     warmup_steps = max(1, int(cfg.warmup * steps_per_epoch))
     start_epoch, skip_batches, step, history, best = 0, 0, 0, [], -1.0
+    resumed_sums = None  # (loss, right, clips, skipped) of a resumed epoch's first part
 
     if cfg.resume:
         ckpt_path = out / "last.pt"
@@ -237,6 +238,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
         opt.load_state_dict(ckpt["optimizer"])
         start_epoch, skip_batches = ckpt["epoch"], ckpt["batch_in_epoch"]
         step, history, best = ckpt["step"], ckpt["history"], ckpt["best"]
+        resumed_sums = tuple(ckpt.get("epoch_sums") or ()) or None
         torch.set_rng_state(ckpt["rng"])
         if rank == 0:
             log(f"resuming {ckpt_path}: epoch {start_epoch + 1}, batch {skip_batches}, step {step}")
@@ -277,13 +279,14 @@ def train(cfg: TrainConfig, log=print) -> dict:
     t_start, last_save = time.time(), time.time()
     metrics: dict = {}
 
-    def save(name: str, epoch: int, batch_in_epoch: int, extra_metrics=None):
+    def save(name: str, epoch: int, batch_in_epoch: int, extra_metrics=None, sums=None):
         if rank != 0:
             return
         save_checkpoint(out / name, model, train_set.labels, train_set.preprocess,
                         optimizer=opt.state_dict(), epoch=epoch, batch_in_epoch=batch_in_epoch,
                         step=step, history=history, best=best, rng=torch.get_rng_state(),
-                        train_config=asdict(cfg), sampling=sampling, metrics=extra_metrics or {})
+                        train_config=asdict(cfg), sampling=sampling, metrics=extra_metrics or {},
+                        epoch_sums=list(sums or [0, 0, 0, 0]))
 
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
@@ -306,6 +309,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
         loader = make_loader(train_set, workers=cfg.workers, batches=batches[skip_batches:])
         net.train()
         tot_loss = tot_right = tot_n = skipped = 0
+        if skip_batches and rank == 0 and resumed_sums:  # the resumed epoch's batches before the kill
+            tot_loss, tot_right, tot_n, skipped = resumed_sums
         t_epoch = time.time()
         bar = tqdm(total=len(batches), initial=skip_batches, disable=rank != 0, leave=False,
                    desc=f"epoch {epoch + 1}/{cfg.epochs}", dynamic_ncols=True)
@@ -340,7 +345,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
             bar.update(1)
             over_budget = cfg.max_minutes and (time.time() - t_start) / 60 > cfg.max_minutes
             if time.time() - last_save > 60 * cfg.checkpoint_minutes or over_budget:
-                save("last.pt", epoch, bi + 1)
+                save("last.pt", epoch, bi + 1, sums=(tot_loss, tot_right, tot_n, skipped))
                 last_save = time.time()
             if over_budget:
                 stopped_early = True

@@ -88,6 +88,9 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_end(jester, tmp_path):
     assert a["epoch"] == b["epoch"] == 2 and a["step"] == b["step"]
     ha, hb = a["history"][-1], b["history"][-1]
     assert hb["val_loss"] == pytest.approx(ha["val_loss"], rel=1e-3, abs=1e-4)
+    # the resumed epoch's training metrics count its batches from before the kill too
+    assert hb["train_loss"] == pytest.approx(ha["train_loss"], rel=1e-3, abs=1e-4)
+    assert hb["train_acc"] == pytest.approx(ha["train_acc"], abs=1e-6)
     for k in a["model"]:
         torch.testing.assert_close(a["model"][k], b["model"][k], rtol=1e-3, atol=1e-4)
 
