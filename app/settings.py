@@ -74,7 +74,8 @@ class AppSettings:
 class SettingsDialog(QDialog):
     """Camera picker (or a video / folder), model folder, backend, profile, thresholds."""
 
-    def __init__(self, values: dict, gestures: list[str], parent=None):
+    def __init__(self, values: dict, gestures: list[str], parent=None, events=None):
+        """events: the profile's EventConfig, whose values the "from profile" fields show."""
         super().__init__(parent)
         self.setWindowTitle("LCR-Edge settings")
         form = QFormLayout(self)
@@ -104,12 +105,14 @@ class SettingsDialog(QDialog):
         self.threshold = QDoubleSpinBox(self)
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
-        self.threshold.setSpecialValueText("from profile")
+        self.threshold.setSpecialValueText(
+            f"profile's ({events.threshold:.2f})" if events is not None else "from profile")
         self.threshold.setValue(values["threshold"])
         form.addRow("Threshold (all)", self.threshold)
         self.min_frames = QSpinBox(self)
         self.min_frames.setRange(0, 30)
-        self.min_frames.setSpecialValueText("from profile")
+        self.min_frames.setSpecialValueText(
+            f"profile's ({events.min_frames})" if events is not None else "from profile")
         self.min_frames.setValue(values["min_frames"])
         form.addRow("Min. frames", self.min_frames)
         self.per_gesture: dict[str, QDoubleSpinBox] = {}
@@ -117,7 +120,8 @@ class SettingsDialog(QDialog):
             box = QDoubleSpinBox(self)
             box.setRange(0.0, 1.0)
             box.setSingleStep(0.05)
-            box.setSpecialValueText("default")
+            box.setSpecialValueText(f"profile's ({events.threshold_for(g):.2f})"
+                                    if events is not None else "default")
             box.setValue(float(values["thresholds"].get(g, 0.0)))
             self.per_gesture[g] = box
             form.addRow(f"  {g}", box)

@@ -144,6 +144,10 @@ class MainWindow(QMainWindow):
         split.setSizes([640, 560])
         self.setCentralWidget(split)
         self.resize(1240, 760)
+        screen = self.screen()
+        if screen is not None:  # never larger than the desktop (a 1366x768 laptop included)
+            free = screen.availableGeometry()
+            self.resize(min(1240, free.width()), min(760, free.height()))
 
     def _build_actions(self) -> None:
         self.actions_by_name: dict[str, QAction] = {}
@@ -197,7 +201,9 @@ class MainWindow(QMainWindow):
         except LCRError as exc:
             self._set_error("source", str(exc))
             return ""
-        if notice:
+        if notice:  # said in the window's words, not the command line's
+            notice = notice.replace("--source picks another", "File > Open video… or Settings "
+                                    "picks another")
             self.notice.setText(f"Demo: {notice}")
             self.notice.show()
             self._log(notice)
@@ -360,7 +366,8 @@ class MainWindow(QMainWindow):
 
     def edit_settings(self) -> None:
         gestures = list(self.profile.bindings) if self.profile else []
-        dlg = SettingsDialog(self.values, gestures, self)
+        dlg = SettingsDialog(self.values, gestures, self,
+                             events=self.profile.events if self.profile else None)
         if dlg.exec():
             self.apply_settings(dlg.values())
 

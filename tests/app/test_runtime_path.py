@@ -38,3 +38,16 @@ def test_settings_dialog_round_trip(qtbot):
     assert got["thresholds"] == {"Thumb Up": 0.8}
     dlg.per_gesture["Stop Sign"].setValue(0.65)
     assert dlg.values()["thresholds"] == {"Thumb Up": 0.8, "Stop Sign": 0.65}
+
+
+def test_settings_show_the_profiles_values_where_they_apply(qtbot):
+    from app.settings import DEFAULTS, SettingsDialog
+    from lcr_edge.actions import load_profile
+
+    events = load_profile("media").events
+    dlg = SettingsDialog({**DEFAULTS}, ["Stop Sign", "Thumb Up"], events=events)
+    qtbot.addWidget(dlg)
+    assert dlg.per_gesture["Stop Sign"].specialValueText() == "profile's (0.70)"
+    assert dlg.per_gesture["Thumb Up"].specialValueText() == "profile's (0.60)"
+    assert dlg.threshold.specialValueText() == "profile's (0.60)"
+    assert dlg.min_frames.specialValueText() == "profile's (2)"

@@ -316,3 +316,15 @@ def test_the_hud_says_the_model_is_loading_until_it_answers(qtbot, settings, tmp
     assert win.hud.text().startswith("loading model fake")  # the view runs, the HUD says why
     qtbot.waitUntil(lambda: win.hud.text().startswith("camera"), timeout=8000)
     win.close()
+
+
+def test_the_window_fits_a_1366x768_laptop_screen(qtbot, settings, tmp_path):
+    win = MainWindow(settings, load_model=lambda spec: ScriptedRecognizer([], frame_rate=12),
+                     source=str(tmp_path / "none.avi"))
+    qtbot.addWidget(win)
+    win.show()
+    hint = win.minimumSizeHint()
+    assert hint.width() <= 1366 and hint.height() <= 768 - 40  # room for a panel and a title bar
+    free = win.screen().availableGeometry()
+    assert win.width() <= max(free.width(), hint.width()) and win.height() <= max(free.height(), 760)
+    win.close()
