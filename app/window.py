@@ -481,6 +481,8 @@ class MainWindow(QMainWindow):
             self._log(f"{'':10s}{via}: {name}: {self.player.why}")
             return self.player.why
         msg = self.player.command(name)
+        if self.tabs.currentWidget() is not self.player:  # show what the gesture just did
+            self.tabs.setCurrentWidget(self.player)
         if via:
             self._log(f"{'':10s}{via}: {name}: {msg}")
         return msg

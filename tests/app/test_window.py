@@ -328,3 +328,14 @@ def test_the_window_fits_a_1366x768_laptop_screen(qtbot, settings, tmp_path):
     free = win.screen().availableGeometry()
     assert win.width() <= max(free.width(), hint.width()) and win.height() <= max(free.height(), 760)
     win.close()
+
+
+@needs_player
+def test_a_player_action_brings_the_player_back_into_view(qtbot, settings, tmp_path):
+    win = MainWindow(settings, load_model=lambda spec: ScriptedRecognizer([], frame_rate=12),
+                     source=str(tmp_path / "none.avi"))
+    qtbot.addWidget(win)
+    win.tabs.setCurrentWidget(win.gallery)  # the user was reading the gesture gallery
+    win._player_command("volume_up", None)  # a Thumb Up fired
+    assert win.tabs.currentWidget() is win.player
+    win.close()
