@@ -52,7 +52,6 @@ class MainWindow(QMainWindow):
         # Source, model and profile are remembered for the next start only once they have loaded
         # (`_remember`): a typo on the command line must not become every later start's error.
         # A remembered one that no longer loads falls back to the bundled default, with a notice.
-        self.remembered = {k: self.values[k] for k in REMEMBERED}
         for key, value in (("source", source), ("model", model), ("profile", profile)):
             if value is not None:  # given on the command line: used now, remembered if it works
                 self.values[key] = str(value)
@@ -256,7 +255,7 @@ class MainWindow(QMainWindow):
             if self.profile is None:
                 self._use_profile(load_profile("media", labels=self.labels))
                 self._log("using the bundled media profile instead")
-                if spec == self.remembered.get("profile"):  # a remembered one broke: forget it
+                if spec == self.settings.get("profile"):  # a remembered one broke: forget it
                     self._remember("profile", "media")  # (tried again when another model loads)
             return False
         self._set_error("profile", None)
@@ -299,7 +298,6 @@ class MainWindow(QMainWindow):
         if self.settings.get(key) != value:
             self.settings.set(key, value)
             self.settings.sync()
-        self.remembered[key] = value
 
     def _on_model_failed(self, spec: str, why: str) -> None:
         """A model that does not load: the bundled one takes over if it was a remembered (or

@@ -34,7 +34,6 @@ player, key and MPRIS handlers; `lcr-edge run` its headless ones). No Qt here.
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 import subprocess
@@ -44,7 +43,7 @@ from pathlib import Path
 
 from lcr_edge.errors import LCRError
 from lcr_edge.events import Event, EventConfig
-from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS
+from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS, close_names
 
 try:
     import tomllib
@@ -197,7 +196,7 @@ def parse_profile(text: str, path: Path | str | None = None, labels=None) -> Pro
             if name not in missing:
                 missing.append(name)
             return False
-        close = difflib.get_close_matches(name, valid, n=2, cutoff=0.6)
+        close = close_names(name, valid, cutoff=0.6)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         where_in = " in [events.thresholds]" if table == "events.thresholds" else ""
         fail(f"unknown gesture {name!r}{where_in}{hint} Valid gestures: {', '.join(valid)}",

@@ -22,7 +22,7 @@ import math
 from pathlib import Path
 
 from lcr_edge.errors import LCRError
-from lcr_edge.io import file_sha256
+from lcr_edge.io import file_sha256, is_plain_name
 
 FORMAT = "lcr-edge-artifact"
 METADATA = "model.json"
@@ -86,12 +86,6 @@ def _number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _safe_name(name) -> bool:
-    """A file name inside the model's folder: no folders, no way out of it."""
-    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name \
-        and "\\" not in name and not name.startswith(".")
-
-
 def check_fields(meta: dict, path: Path) -> None:
     """Types and ranges of model.json's fields; one LCRError naming the key and what is allowed."""
     def bad(key: str, allowed: str) -> None:
@@ -133,7 +127,7 @@ def check_fields(meta: dict, path: Path) -> None:
             for e in (entry, entry.get("bin") if isinstance(entry, dict) else None):
                 if e is None and entry is not None:
                     continue
-                if not (isinstance(e, dict) and _safe_name(e.get("path"))):
+                if not (isinstance(e, dict) and is_plain_name(e.get("path"))):
                     raise LCRError(f"{path}: {where} must name a file inside the model folder "
                                    f"(no folders), got {e!r:.80}")
                 if not (isinstance(e.get("sha256"), str) and len(e["sha256"]) == 64):

@@ -56,8 +56,8 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def read_text(path: Path) -> str:
-    """A small text file users write (CSV, labels): UTF-8 (a byte-order mark is dropped); anything else is
-    one clear error."""
+    """A small text file users write (CSV, labels): UTF-8 (a byte-order mark is dropped);
+    anything else is one clear error."""
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -66,6 +66,12 @@ def read_text(path: Path) -> str:
                        f"it as UTF-8") from None
     except OSError as exc:
         raise LCRError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def is_plain_name(name) -> bool:
+    """A file or folder name that stays inside its folder: no separators, no '..', not hidden."""
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name \
+        and "\\" not in name and not name.startswith(".")
 
 
 def check_output_folder(path, what: str = "--out", create: bool = True) -> Path:

@@ -50,6 +50,19 @@ def can_hold(label: str) -> bool:
     Jester's (a user's own, whose nature we do not know)."""
     return label in HOLDABLE_LABELS or label not in JESTER_LABELS
 
+
+def close_names(name: str, names, cutoff: float = 0.8, n: int = 2) -> list[str]:
+    """The names `name` is probably a typo of, ignoring case: 'Thumbs Up' -> ['Thumb Up'].
+
+    >>> close_names("thumbs up", JESTER_LABELS)
+    ['Thumb Up']
+    """
+    import difflib
+
+    lower = {x.lower(): x for x in names}
+    return [lower[c] for c in difflib.get_close_matches(str(name).lower(), list(lower), n, cutoff)]
+
+
 # Gestures that a horizontal flip turns into each other (both directions listed).
 _PAIRS = (("Swiping Left", "Swiping Right"),
           ("Sliding Two Fingers Left", "Sliding Two Fingers Right"),

@@ -37,7 +37,7 @@ import numpy as np
 
 from lcr_edge.errors import LCRError
 from lcr_edge.io import atomic_path, read_text, remove_leftovers
-from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS
+from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS, close_names
 from lcr_edge.sources import FrameSource, LatestFrameReader, iter_frames
 
 RECORD_FPS = 12.0  # Jester's rate: the Jester reader assumes it, the models' strides build on it
@@ -93,12 +93,7 @@ def near_misses(name: str, known=()) -> list[str]:
     """Known names (this set's or Jester's) that `name` is probably a typo of, e.g. 'Thumbs Up' ->
     ['Thumb Up']; [] for a known name or one that is clearly new."""
     names = list(dict.fromkeys([*known, *JESTER_LABELS]))
-    if name in names:
-        return []
-    import difflib
-
-    lower = {n.lower(): n for n in names}
-    return [lower[c] for c in difflib.get_close_matches(name.lower(), list(lower), n=2, cutoff=0.8)]
+    return [] if name in names else close_names(name, names)
 
 
 @dataclass(frozen=True)

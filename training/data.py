@@ -34,7 +34,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lcr_edge.errors import LCRError
-from lcr_edge.io import read_text
+from lcr_edge.io import is_plain_name, read_text
 from lcr_edge.labels import mirror_index
 from lcr_edge.preprocess import Preprocess
 
@@ -110,7 +110,7 @@ def read_split(path: Path, labels: list[str], with_labels: bool = True) -> list[
 
 def _check_id(path: Path, n: int, clip_id: str) -> None:
     """A clip id names one folder inside the set: no path separators, no way out of it."""
-    if clip_id in (".", "..") or "/" in clip_id or "\\" in clip_id or clip_id.startswith("."):
+    if not is_plain_name(clip_id):
         raise LCRError(f"{path}:{n}: clip id {clip_id!r} is not a folder name inside the set")
 
 

@@ -30,11 +30,10 @@ def register(app: typer.Typer) -> None:
         """Export a checkpoint's streaming step (frame, edge, state -> logits, new state) with
         static shapes: ONNX FP32, OpenVINO IR FP32 stateless and stateful, and model.json."""
         from lcr_edge.io import check_output_folder, one_model_argument
-
-        checkpoint = one_model_argument(checkpoint, model)
         from lcr_edge.model.checkpoint import load_checkpoint
         from quantize.export import export_fp32
 
+        checkpoint = one_model_argument(checkpoint, model)
         check_output_folder(out, create=False)
         t0 = time.perf_counter()
         model, ckpt = load_checkpoint(checkpoint)

@@ -72,12 +72,13 @@ def _travel(a: Pose, b: Pose, n: int) -> list[Pose]:
     return out
 
 
-def _enter(track: list, first: Pose | None, gap: int, h: int, rng) -> None:
-    """In the last frames of an empty gap, raise the hand into view to `first` (70 %)."""
-    if first is None or gap < 2 or rng.random() >= 0.7:
+def _enter(track: list, end: int, first: Pose | None, room: int, h: int, rng) -> None:
+    """Up to frame `end` (the last `room` frames before it are empty), raise the hand into view
+    to `first` (70 %)."""
+    if first is None or room < 2 or rng.random() >= 0.7:
         return
-    n = min(gap, int(rng.integers(2, 6)))
-    track[len(track) - n:] = _travel(_offscreen(first, h, rng), first, n)
+    n = min(room, int(rng.integers(2, 6)))
+    track[end - n:end] = _travel(_offscreen(first, h, rng), first, n)
 
 
 def _leave(track: list, at: int, last: Pose | None, room: int, h: int, rng) -> None:
@@ -138,9 +139,7 @@ def render_clip(label: str, seed: int, frames: int = 36, size: tuple[int, int] =
         else:
             track.append(None if post == "absent" else _hold(poses[-1], t))
     if pre == "absent":
-        head = track[:start]
-        _enter(head, poses[0], start, h, rng)
-        track[:start] = head
+        _enter(track, start, poses[0], start, h, rng)
     if post == "absent":
         _leave(track, start + n, poses[-1], frames - start - n, h, rng)
     images = _render(rng, scene, style, track)
@@ -195,9 +194,7 @@ def render_stream(labels: list[str], seed: int, idle_frames: tuple[int, int] = (
         empty = gap - keep - lead
         _leave(track, at + keep, last, empty // 2, h, rng)
         if not lead:
-            before = track[:at + gap]
-            _enter(before, poses[0], empty - empty // 2, h, rng)
-            track[:at + gap] = before
+            _enter(track, at + gap, poses[0], empty - empty // 2, h, rng)
         events.append((label, len(track), len(track) + len(poses)))
         track.extend(poses)
         last = poses[-1]
