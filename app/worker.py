@@ -77,7 +77,8 @@ class InferenceWorker(QObject):
         if self.reader is not None:
             self.reader.frame_rate = self.engine.frame_rate
             # frames missed while the model loaded (this thread was busy) are not the model
-            # falling behind: count drops from now on
+            # falling behind: the stale frame waiting in the slot is discarded, drops count from now
+            self.reader.take(0)
             self._dropped_base = self._last_dropped = self.reader.dropped
         self.model_loaded.emit({"labels": list(rec.labels), "frame_rate": self.engine.frame_rate,
                                 "metadata": dict(getattr(rec, "metadata", {}) or {}),

@@ -241,11 +241,12 @@ def test_missing_x11_libraries_are_named_by_package(monkeypatch):
 
 
 def test_frames_missed_while_the_model_loads_do_not_turn_the_hud_red(qtbot, settings, tmp_path):
-    video = write_video(tmp_path / "v.avi", 48, fps=12)
+    # 4 fps: a frame every 250 ms, so a busy 2-core machine cannot drop one once the model runs
+    video = write_video(tmp_path / "v.avi", 48, fps=4)
 
     def slow_load(spec):
-        time.sleep(1.0)  # the worker thread is busy: the reader drops frames meanwhile
-        return ScriptedRecognizer([], frame_rate=12)
+        time.sleep(1.5)  # the worker thread is busy: the reader drops frames meanwhile
+        return ScriptedRecognizer([], frame_rate=4)
 
     win = MainWindow(settings, load_model=slow_load, source=video, model="fake")
     qtbot.addWidget(win)
