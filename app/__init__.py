@@ -55,8 +55,8 @@ def run_app(source=None, model=None, profile=None, playlist=None, backend=None) 
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
-    from app.settings import AppSettings
-    from app.window import MainWindow
+    from lcr_edge.app.settings import AppSettings
+    from lcr_edge.app.window import MainWindow
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setApplicationName("LCR-Edge")

@@ -36,7 +36,7 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.widgets import VideoView
+from lcr_edge.app.widgets import VideoView
 from lcr_edge.artifact import CHECKPOINT
 from lcr_edge.engine import default_model_dir
 from lcr_edge.errors import LCRError

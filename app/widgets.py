@@ -10,7 +10,7 @@ from PyQt6.QtCore import QRectF, Qt
 from PyQt6.QtGui import QColor, QFont, QImage, QPainter
 from PyQt6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from app.gallery import HOW_TO
+from lcr_edge.app.gallery import HOW_TO
 
 
 def bgr_to_qimage(image: np.ndarray) -> QImage:

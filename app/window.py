@@ -25,10 +25,10 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import AppSettings, SettingsDialog
-from app.widgets import Gallery, ProbabilityBars, VideoView
-from app.worker import WorkerHost
 from lcr_edge.actions import ActionRunner, Profile, load_profile, parse_keys, run_shell
+from lcr_edge.app.settings import AppSettings, SettingsDialog
+from lcr_edge.app.widgets import Gallery, ProbabilityBars, VideoView
+from lcr_edge.app.worker import WorkerHost
 from lcr_edge.engine import DEMO_PLAYLIST, default_model_dir, default_source, load_recognizer
 from lcr_edge.errors import LCRError
 from lcr_edge.labels import JESTER_LABELS
@@ -320,7 +320,7 @@ class MainWindow(QMainWindow):
     def reset_to_defaults(self) -> None:
         """Settings > Reset to defaults: the automatic source, the bundled model, the media
         profile, default thresholds and view options."""
-        from app.settings import DEFAULTS
+        from lcr_edge.app.settings import DEFAULTS
 
         for key, value in DEFAULTS.items():
             self.settings.set(key, value)
@@ -384,7 +384,7 @@ class MainWindow(QMainWindow):
 
     def teach(self):
         """The "Teach a gesture" dialog (kept, not modal: the live view keeps running)."""
-        from app.teach import TeachDialog
+        from lcr_edge.app.teach import TeachDialog
 
         if getattr(self, "teach_dialog", None) is None:
             def newest():
@@ -539,7 +539,7 @@ PLAYER_PACKAGES = "libpulse0"  # what QtMultimedia needs on Debian and Ubuntu
 
 def import_player():
     """The built-in player's class (QtMultimedia loads here; it fails where libpulse is missing)."""
-    from app.player import PlayerWidget
+    from lcr_edge.app.player import PlayerWidget
 
     return PlayerWidget
 

@@ -19,8 +19,8 @@ from fakes import ScriptedRecognizer, probs_for, write_video  # noqa: E402
 from PyQt6.QtCore import QSettings, QTimer  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
-from app.settings import AppSettings  # noqa: E402
-from app.window import MainWindow  # noqa: E402
+from lcr_edge.app.settings import AppSettings  # noqa: E402
+from lcr_edge.app.window import MainWindow  # noqa: E402
 from lcr_edge.labels import JESTER_LABELS  # noqa: E402
 
 
@@ -28,8 +28,8 @@ def camera_video(folder: str):
     """A synthetic recording with a hand (training.synth, when present) or moving rectangles;
     -> (path, script) where script(step) gives noisy probabilities that follow the truth."""
     try:
-        from training.synth import render_stream
-        from training.synth import write_video as write_frames
+        from lcr_edge.training.synth import render_stream
+        from lcr_edge.training.synth import write_video as write_frames
 
         frames, truth = render_stream(["Swiping Right", "Thumb Up"], seed=4, size=(480, 360),
                                       idle_frames=(10, 12), gesture_frames=(20, 22))

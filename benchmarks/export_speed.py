@@ -16,8 +16,10 @@ import sys
 from pathlib import Path
 
 from lcr_edge.model.checkpoint import load_checkpoint
-from quantize import testing
-from quantize.pipeline import QuantizeConfig, quantize_model
+from lcr_edge.quantize.pipeline import QuantizeConfig, quantize_model
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+import tiny_models as testing  # noqa: E402  (random-weight checkpoints: the tests' helpers)
 
 
 def build(variant: str, out: Path) -> Path:

@@ -29,7 +29,7 @@ import torch.nn as nn
 
 def cache(root: str, out: str, frames: int, stride: int) -> None:
     """Decode and preprocess both splits once (centred sampling) into uint8 tensors."""
-    from training.data import ClipDataset
+    from lcr_edge.training.data import ClipDataset
 
     res = {}
     for split in ("train", "validation"):
@@ -65,7 +65,7 @@ def cnn_baseline(classes: int, pool: str) -> nn.Module:
 
 def run(a) -> None:
     from lcr_edge.model import create_model
-    from training.train import clip_loss
+    from lcr_edge.training.train import clip_loss
 
     torch.manual_seed(a.seed)
     d = torch.load(a.cache, weights_only=True)

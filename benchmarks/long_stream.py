@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main(argv=None) -> int:
     from lcr_edge.engine import default_model_dir
     from lcr_edge.runtime import Recognizer
-    from training.synth import render_stream
+    from lcr_edge.training.synth import render_stream
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=None, help="exported folder [bundled]")

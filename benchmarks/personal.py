@@ -41,7 +41,7 @@ def uptime() -> str:
 def make_sets(root: Path, clips: int, test: int, seed: int, style: str, frames: int):
     """The user's recordings (RecordingSet, as `lcr-edge record`) and a Jester-layout test set."""
     from lcr_edge.recording import RecordingSet
-    from training.synth import render_clip
+    from lcr_edge.training.synth import render_clip
 
     user, test_dir = root / "user", root / "test"
     for d in (user, test_dir):
@@ -61,7 +61,7 @@ def make_sets(root: Path, clips: int, test: int, seed: int, style: str, frames: 
 
 def test_loader(test_dir: Path, labels: list[str], sampling: dict):
     """The test set with the model's label order and sampling (no augmentation)."""
-    from training.data import Clip, ClipDataset, Sampling, jester_clips, make_loader
+    from lcr_edge.training.data import Clip, ClipDataset, Sampling, jester_clips, make_loader
 
     clips, found = jester_clips(test_dir, "train")
     clips = [Clip(c.key, labels.index(found[c.label]), c.frames_dir) for c in clips
@@ -73,10 +73,10 @@ def test_loader(test_dir: Path, labels: list[str], sampling: dict):
 def evaluate_artifact(out: Path, test_dir: Path) -> dict:
     """Test top-1 of the exported files (FP32 PyTorch checkpoint and INT8 OpenVINO stateful)."""
     from lcr_edge.model.checkpoint import load_checkpoint
+    from lcr_edge.quantize.evaluate import predict_backend, summary
     from lcr_edge.runtime import open_backend
     from lcr_edge.scoring import paper_scores
-    from quantize.evaluate import predict_backend, summary
-    from training.evaluate import predict
+    from lcr_edge.training.evaluate import predict
 
     meta = json.loads((out / "model.json").read_text())
     model, ckpt = load_checkpoint(out / "checkpoint.pt")
@@ -96,7 +96,7 @@ def evaluate_artifact(out: Path, test_dir: Path) -> dict:
 def base_accuracy(base: Path, test_dir: Path) -> dict:
     """The base model on the user's test clips of the gestures it knows (all of its classes)."""
     from lcr_edge.model.checkpoint import load_checkpoint
-    from training.evaluate import predict
+    from lcr_edge.training.evaluate import predict
 
     model, ckpt = load_checkpoint(base)
     labels = list(ckpt["labels"])
@@ -120,7 +120,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
 
-    from training.finetune import FinetuneConfig, finetune, resolve_base
+    from lcr_edge.training.finetune import FinetuneConfig, finetune, resolve_base
 
     work = Path(args.work)
     t0 = time.perf_counter()
@@ -146,7 +146,7 @@ def main() -> None:
             row["test"] = evaluate_artifact(out, test_dir)
         else:
             from lcr_edge.model.checkpoint import load_checkpoint
-            from training.evaluate import predict
+            from lcr_edge.training.evaluate import predict
 
             model, ckpt = load_checkpoint(out / "finetuned.pt")
             m = predict(model, test_loader(test_dir, ckpt["labels"], ckpt["sampling"])).metrics()

@@ -153,8 +153,8 @@ def benchmark(args, command: str, quiet: bool) -> dict:
     from lcr_edge.commands.train import predict_clips
     from lcr_edge.errors import LCRError
     from lcr_edge.io import write_json
-    from training.data import ClipDataset
-    from training.evaluate import plot_confusion
+    from lcr_edge.training.data import ClipDataset
+    from lcr_edge.training.evaluate import plot_confusion
 
     model, data = Path(args.model), Path(args.data)
     if not model.exists():

@@ -9,6 +9,6 @@ from lcr_edge.telemetry import decline_openvino_telemetry
 
 decline_openvino_telemetry()  # before export, qat or pipeline import openvino or nncf
 
-from quantize.extensions import prepare as _prepare_extensions  # noqa: E402
+from lcr_edge.quantize.extensions import prepare as _prepare_extensions  # noqa: E402
 
 _prepare_extensions()  # NNCF's C++ build: a timeout that suits a busy CPU, no stale locks

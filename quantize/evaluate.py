@@ -44,7 +44,7 @@ def triples(loader):
 def _loader(data: Path, ckpt: dict, split: str, train: bool, limit: int | None, frames: int,
             batch_size: int, workers: int, shuffle: bool, holdout: int = 0, part: str = "rest"):
     try:
-        from training.data import ClipDataset, make_loader
+        from lcr_edge.training.data import ClipDataset, make_loader
     except ImportError as exc:
         raise LCRError(f"--data needs the training package (training.data): {exc}") from None
     pre = Preprocess.from_dict(ckpt["preprocess"]) if "preprocess" in ckpt else Preprocess()
@@ -142,7 +142,7 @@ def _cat(probs, targets):
 
 
 def evaluate_torch(model, loader) -> dict:
-    from quantize.step import StepModule
+    from lcr_edge.quantize.step import StepModule
 
     window = paper_window(loader.dataset.sampling.frame_rate)
     return summary(*predict_step(StepModule(model), loader), window)

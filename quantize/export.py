@@ -40,7 +40,7 @@ from lcr_edge.io import remove_leftovers, write_json
 from lcr_edge.model import LCR, count_macs
 from lcr_edge.model.checkpoint import file_sha256
 from lcr_edge.preprocess import Preprocess
-from quantize.step import StepModule, example_inputs, rollout
+from lcr_edge.quantize.step import StepModule, example_inputs, rollout
 
 OPSET = 18
 JESTER_FPS = 12.0  # Jester's recording rate; the model's recurrence is tuned to it

@@ -19,8 +19,8 @@ import torch
 from lcr_edge.artifact import FILES, METADATA, file_entry
 from lcr_edge.io import write_json
 from lcr_edge.model.checkpoint import load_checkpoint
-from quantize import evaluate, qat
-from quantize.export import (
+from lcr_edge.quantize import evaluate, qat
+from lcr_edge.quantize.export import (
     export_fp32,
     export_onnx,
     make_stateful,
@@ -29,7 +29,7 @@ from quantize.export import (
     save_ir,
     staging,
 )
-from quantize.step import StepModule, example_inputs
+from lcr_edge.quantize.step import StepModule, example_inputs
 
 
 @dataclass

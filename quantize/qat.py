@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from lcr_edge.model import LCR
-from quantize.step import StepModule
+from lcr_edge.quantize.step import StepModule
 
 
 def calibration_items(model: LCR, batches: Iterable, max_items: int = 200, every: int = 4):

@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def tiny_fp32(tmp_path_factory):
     """A random-weight LCR-S (dim 32, 5 classes) exported to FP32 ONNX + OpenVINO, once."""
-    from quantize import testing
+    import tiny_models as testing
 
     return testing.artifact(tmp_path_factory.getbasetemp() / "tiny_fp32", dim=32)
 
@@ -19,6 +19,6 @@ def tiny_fp32(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_int8(tmp_path_factory):
     """The same model quantized (PTQ + 2 QAT steps on noise): FP32 and INT8 files, once."""
-    from quantize import testing
+    import tiny_models as testing
 
     return testing.artifact(tmp_path_factory.getbasetemp() / "tiny_int8", int8=True, dim=32)

@@ -27,8 +27,8 @@ FPS = 12.0
 
 
 def demo_clip(out: Path, seed: int = DEMO_SEED) -> dict:
-    from training.synth import render_stream
-    from training.synth.render import write_video
+    from lcr_edge.training.synth import render_stream
+    from lcr_edge.training.synth.render import write_video
 
     frames, events = render_stream(DEMO_GESTURES, seed=seed, idle_frames=(14, 22),
                                    gesture_frames=(18, 24))
@@ -45,7 +45,7 @@ def test_pattern(path: Path, title: str, hue: int, seconds: float = 6.0, size=(2
     """A moving colour gradient with a title and a running clock: something visibly playing."""
     import cv2
 
-    from training.synth.render import write_video
+    from lcr_edge.training.synth.render import write_video
 
     w, h = size
     fps = 24.0

@@ -21,7 +21,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="docs/img/synth-knobs.png")
     ap.add_argument("--seed", type=int, default=3)
     args = ap.parse_args(argv)
-    from training.synth.preview import KNOBS, knob_sheet
+    from lcr_edge.training.synth.preview import KNOBS, knob_sheet
 
     sheets = [knob_sheet(k, "Stop Sign" if k == "overlay" else "Swiping Left", seed=args.seed)
               for k in KNOBS]

@@ -30,9 +30,9 @@ from lcr_edge.model.checkpoint import load_checkpoint, save_checkpoint
 from lcr_edge.model.lcr import LCRConfig
 from lcr_edge.preprocess import Preprocess
 from lcr_edge.recording import set_warnings
-from training.data import JESTER_FPS, Clip, ClipDataset, Sampling, jester_clips, make_loader
-from training.evaluate import predict
-from training.train import clip_loss
+from lcr_edge.training.data import JESTER_FPS, Clip, ClipDataset, Sampling, jester_clips, make_loader
+from lcr_edge.training.evaluate import predict
+from lcr_edge.training.train import clip_loss
 
 STRATEGIES = ("head", "last", "all")
 # (body, head) learning rates per strategy: a pretrained body moves little, a new head a lot.
@@ -231,7 +231,7 @@ def finetune(cfg: FinetuneConfig, log=print, progress=None) -> dict:
     t_train = time.perf_counter()
     stop = False
     while not stop:
-        from training.data import epoch_order
+        from lcr_edge.training.data import epoch_order
 
         train_set.set_epoch(epoch)
         order = epoch_order(len(train_set), cfg.seed, epoch)
@@ -324,8 +324,8 @@ def export_artifact(model: LCR, split: Split, pre: Preprocess, ckpt_extra: dict,
 
     from lcr_edge.io import write_json
     from lcr_edge.model.checkpoint import read_checkpoint
-    from quantize.evaluate import Triples
-    from quantize.pipeline import QuantizeConfig, quantize_model
+    from lcr_edge.quantize.evaluate import Triples
+    from lcr_edge.quantize.pipeline import QuantizeConfig, quantize_model
 
     logging.getLogger("nncf").setLevel(logging.WARNING)  # its INFO lines drown our progress
     t0 = time.perf_counter()

@@ -94,7 +94,7 @@ def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures
                      seed: int = 1000, style: str | None = None, backend: str = "openvino",
                      idle_frames=(10, 24), other_fraction: float = 0.2, progress=None,
                      horizon: int | None = None) -> dict:
-    from training.synth import render_stream
+    from lcr_edge.training.synth import render_stream
 
     model = StreamModel(model_path, backend, horizon)
     pool = [lb for lb in model.labels if lb not in IDLE_LABELS]

@@ -23,8 +23,8 @@ from lcr_edge.errors import LCRError
 from lcr_edge.io import atomic_path
 from lcr_edge.model import create_model, tube_mask
 from lcr_edge.model.checkpoint import read_checkpoint, save_checkpoint
-from training.data import ClipDataset, epoch_order, make_loader
-from training.evaluate import predict
+from lcr_edge.training.data import ClipDataset, epoch_order, make_loader
+from lcr_edge.training.evaluate import predict
 
 
 @dataclass

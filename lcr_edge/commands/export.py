@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         static shapes: ONNX FP32, OpenVINO IR FP32 stateless and stateful, and model.json."""
         from lcr_edge.io import check_output_folder, one_model_argument
         from lcr_edge.model.checkpoint import load_checkpoint
-        from quantize.export import export_fp32
+        from lcr_edge.quantize.export import export_fp32
 
         checkpoint = one_model_argument(checkpoint, model)
         check_output_folder(out, create=False)
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         model, ckpt = load_checkpoint(checkpoint)
         accuracy = None
         if data is not None:
-            from quantize.evaluate import evaluate_torch, validation_loader
+            from lcr_edge.quantize.evaluate import evaluate_torch, validation_loader
 
             loader = validation_loader(data, ckpt, limit=limit)
             accuracy = evaluate_torch(model, loader)

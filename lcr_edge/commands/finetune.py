@@ -44,8 +44,8 @@ def register(app: typer.Typer) -> None:
         from tqdm import tqdm
 
         from lcr_edge.io import check_output_folder
-        from training.finetune import FinetuneConfig
-        from training.finetune import finetune as run
+        from lcr_edge.training.finetune import FinetuneConfig
+        from lcr_edge.training.finetune import finetune as run
 
         check_output_folder(out, create=False)  # before a minute of training, not after
         cfg = FinetuneConfig(model=model or "", data=str(data), out=str(out), minutes=minutes,

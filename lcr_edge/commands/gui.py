@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
 
         if backend is not None and backend not in BACKENDS:
             raise LCRError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
-        gui = importlib.import_module("app")
+        gui = importlib.import_module("lcr_edge.app")
         raise typer.Exit(gui.run_app(source=source, model=str(model) if model else None,
                                      profile=profile, playlist=playlist or None,
                                      backend=backend))

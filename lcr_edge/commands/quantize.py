@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         from tqdm import tqdm
 
         from lcr_edge.io import check_output_folder, one_model_argument
-        from quantize.pipeline import QuantizeConfig, quantize_checkpoint
+        from lcr_edge.quantize.pipeline import QuantizeConfig, quantize_checkpoint
 
         checkpoint = one_model_argument(checkpoint, model)
         check_output_folder(out, create=False)

@@ -68,9 +68,9 @@ def register(app: typer.Typer) -> None:
         Example: lcr-edge synth data/synth --clips-per-class 80 --seed 0
         """
         from lcr_edge.labels import JESTER_LABELS
-        from training.synth import EXTRA_GESTURES
-        from training.synth.dataset import bench as run_bench
-        from training.synth.dataset import write_dataset
+        from lcr_edge.training.synth import EXTRA_GESTURES
+        from lcr_edge.training.synth.dataset import bench as run_bench
+        from lcr_edge.training.synth.dataset import write_dataset
 
         if list_gestures:
             for name in JESTER_LABELS:
@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
             elif name not in labels:
                 labels.append(name)
         if preview is not None:
-            from training.synth.preview import write_contact_sheet
+            from lcr_edge.training.synth.preview import write_contact_sheet
 
             path = write_contact_sheet(preview, labels, seed=seed, frames=one_length, size=wh,
                                        style=style)

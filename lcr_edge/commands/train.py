@@ -45,8 +45,8 @@ def register(app: typer.Typer) -> None:
         config: Path = typer.Option(None, "--config", help="TOML file giving any of these flags."),
     ):
         """Train an LCR model (CPU, CUDA, or many GPUs with torchrun)."""
-        from training.train import TrainConfig
-        from training.train import train as run
+        from lcr_edge.training.train import TrainConfig
+        from lcr_edge.training.train import train as run
 
         cli = dict(data=str(data) if data else None, variant=variant, cell=cell, head=head, motion=motion,
                    stem=stem, frames=frames, stride=stride, epochs=epochs, batch=batch, lr=lr,
@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
 
             raise LCRError("clip evaluation needs --data DIR (or use --stream)")
         from lcr_edge.io import write_json
-        from training.evaluate import plot_confusion
+        from lcr_edge.training.evaluate import plot_confusion
 
         if out is not None:
             from lcr_edge.io import check_output_folder
@@ -135,8 +135,8 @@ def predict_clips(model, data, split="validation", frames=None, backend="openvin
 
     from lcr_edge.model.checkpoint import load_checkpoint
     from lcr_edge.preprocess import Preprocess
-    from training.data import ClipDataset, make_loader
-    from training.evaluate import predict
+    from lcr_edge.training.data import ClipDataset, make_loader
+    from lcr_edge.training.evaluate import predict
 
     if Path(model).is_dir():
         return _predict_exported(model, data, split, frames, backend, batch, workers, quiet)
@@ -158,11 +158,11 @@ def _predict_exported(folder, data, split, frames, backend, batch, workers, quie
     from lcr_edge import artifact
     from lcr_edge.errors import LCRError
     from lcr_edge.preprocess import Preprocess
+    from lcr_edge.quantize.evaluate import predict_backend
     from lcr_edge.runtime import default_precision, open_backend
     from lcr_edge.scoring import paper_window
-    from quantize.evaluate import predict_backend
-    from training.data import ClipDataset, make_loader
-    from training.evaluate import EvalResult
+    from lcr_edge.training.data import ClipDataset, make_loader
+    from lcr_edge.training.evaluate import EvalResult
 
     if backend not in ("openvino", "onnxruntime"):
         raise LCRError(f"--backend for an exported folder: openvino or onnxruntime, not {backend!r}")
@@ -203,7 +203,7 @@ def _eval_stream(model, streams, gestures, seed, style, profile, backend, as_jso
     from tqdm import tqdm
 
     from lcr_edge.actions import load_profile
-    from training.stream_eval import evaluate_streams
+    from lcr_edge.training.stream_eval import evaluate_streams
 
     events = load_profile(profile).events
     with tqdm(total=streams, desc="streams", leave=False, disable=as_json) as bar:

@@ -26,7 +26,7 @@ def test_app_command_help_and_bad_backend():
 
 
 def test_settings_dialog_round_trip(qtbot):
-    from app.settings import DEFAULTS, SettingsDialog
+    from lcr_edge.app.settings import DEFAULTS, SettingsDialog
 
     values = {**DEFAULTS, "source": "clip.mp4", "model": "exports/lcr-s",
               "thresholds": {"Thumb Up": 0.8}}
@@ -41,8 +41,8 @@ def test_settings_dialog_round_trip(qtbot):
 
 
 def test_settings_show_the_profiles_values_where_they_apply(qtbot):
-    from app.settings import DEFAULTS, SettingsDialog
     from lcr_edge.actions import load_profile
+    from lcr_edge.app.settings import DEFAULTS, SettingsDialog
 
     events = load_profile("media").events
     dlg = SettingsDialog({**DEFAULTS}, ["Stop Sign", "Thumb Up"], events=events)

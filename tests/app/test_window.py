@@ -14,8 +14,8 @@ else:
     NO_PLAYER = ""
 from PyQt6.QtWidgets import QApplication
 
-from app.settings import AppSettings
-from app.window import MainWindow, NoPlayer
+from lcr_edge.app.settings import AppSettings
+from lcr_edge.app.window import MainWindow, NoPlayer
 
 needs_player = pytest.mark.skipif(QMediaPlayer is None,
                                   reason=f"QtMultimedia cannot load: {NO_PLAYER} (apt-get install libpulse0)")
@@ -204,12 +204,12 @@ def test_first_start_without_a_camera_plays_the_demo_clip_with_the_bundled_model
 
 def test_without_qtmultimedia_the_window_opens_with_the_player_tab_off(qtbot, settings, files,
                                                                       monkeypatch):
-    import app.window
+    import lcr_edge.app.window
 
     def broken():
         raise ImportError("libpulse.so.0: cannot open shared object file: No such file or directory")
 
-    monkeypatch.setattr(app.window, "import_player", broken)
+    monkeypatch.setattr(lcr_edge.app.window, "import_player", broken)
     video, media, profile = files
     win = make_window(qtbot, settings, source=video, model="fake", profile=str(profile),
                       playlist=media)
@@ -224,7 +224,7 @@ def test_without_qtmultimedia_the_window_opens_with_the_player_tab_off(qtbot, se
 
 
 def test_missing_x11_libraries_are_named_by_package(monkeypatch):
-    import app as gui
+    import lcr_edge.app as gui
     from lcr_edge.errors import LCRError
 
     def load(name):

@@ -25,7 +25,7 @@ real_clips = _load_benchmark()
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """3 clips per class of 6 frames, 2 of them in the validation split: 8 clips to score."""
-    from training.synth.dataset import write_dataset
+    from lcr_edge.training.synth.dataset import write_dataset
 
     out = tmp_path_factory.mktemp("rc") / "jester"
     write_dataset(out, clips_per_class=3, seed=5, frames=6, size=(64, 48), val_fraction=0.67,
@@ -39,7 +39,7 @@ def always_left(tmp_path_factory):
     and its FP32 export."""
     from lcr_edge.model import create_model
     from lcr_edge.model.checkpoint import load_checkpoint, save_checkpoint
-    from quantize.export import export_fp32
+    from lcr_edge.quantize.export import export_fp32
 
     torch.manual_seed(0)
     model = create_model("lcr-s", num_classes=len(LABELS), dim=32)

@@ -42,7 +42,7 @@ def test_numbers_out_of_range_are_refused_before_any_work(args):
 
 
 def test_export_refuses_a_frame_rate_that_is_not_a_rate(tmp_path):
-    from quantize import testing
+    import tiny_models as testing
 
     ckpt = testing.tiny_checkpoint(tmp_path / "t.pt", dim=16)
     for bad in ("0", "-3", "nan"):
@@ -80,7 +80,7 @@ def test_demo_points_to_selftest_and_to_the_real_demo():
 
 
 def test_export_takes_the_checkpoint_as_model_too(tmp_path):
-    from quantize import testing
+    import tiny_models as testing
 
     ckpt = testing.tiny_checkpoint(tmp_path / "t.pt", dim=16)
     res = CliRunner().invoke(app, ["export", "--model", str(ckpt), "--out", str(tmp_path / "o"),

@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import onnx
 import pytest
+import tiny_models as testing
 import torch
 
 from lcr_edge.artifact import read_metadata
@@ -14,7 +15,6 @@ from lcr_edge.errors import LCRError
 from lcr_edge.model.checkpoint import load_checkpoint
 from lcr_edge.preprocess import Preprocess
 from lcr_edge.runtime import Recognizer, open_backend
-from quantize import testing
 
 
 def clip_inputs(meta, n=40):
@@ -136,7 +136,7 @@ def test_export_cli_and_bad_checkpoint(tmp_path):
 
 def test_the_exported_checkpoint_keeps_the_weights_but_not_the_optimizer(tmp_path):
     from lcr_edge.model.checkpoint import read_checkpoint, save_checkpoint
-    from quantize.export import export_fp32
+    from lcr_edge.quantize.export import export_fp32
 
     src = testing.tiny_checkpoint(tmp_path / "tiny.pt", dim=16)
     model, ckpt = load_checkpoint(src)
@@ -153,7 +153,7 @@ def test_the_exported_checkpoint_keeps_the_weights_but_not_the_optimizer(tmp_pat
 
 def test_weights_with_nan_are_refused_at_export(tmp_path):
     from lcr_edge.model.checkpoint import read_checkpoint, save_checkpoint
-    from quantize.export import export_fp32
+    from lcr_edge.quantize.export import export_fp32
 
     model, ckpt = load_checkpoint(testing.tiny_checkpoint(tmp_path / "tiny.pt", dim=16))
     with torch.no_grad():

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from quantize.extensions import STALE_LOCK_S, prepare
+from lcr_edge.quantize.extensions import STALE_LOCK_S, prepare
 
 
 def test_stale_build_locks_are_removed_and_fresh_ones_kept(tmp_path, monkeypatch):

@@ -5,15 +5,16 @@ import json
 import numpy as np
 import onnx
 import pytest
+import tiny_models as testing
 import torch
 from typer.testing import CliRunner
 
 from lcr_edge.artifact import read_metadata
 from lcr_edge.cli import app
 from lcr_edge.preprocess import Preprocess
+from lcr_edge.quantize import qat
+from lcr_edge.quantize.step import StepModule, example_inputs, rollout
 from lcr_edge.runtime import Recognizer, open_backend
-from quantize import qat, testing
-from quantize.step import StepModule, example_inputs, rollout
 
 
 def test_native_fake_quant_matches_nncf(tmp_path):
@@ -200,7 +201,7 @@ def test_quantize_cli_on_a_dataset_folder_holds_out_training_clips(tmp_path):
     rec = Recognizer.open(out)
     assert rec.precision == "int8" and rec.step(testing.clip(1)[0]).shape == (3,)
     from lcr_edge.model.checkpoint import read_checkpoint
-    from quantize import evaluate
+    from lcr_edge.quantize import evaluate
 
     c = read_checkpoint(ckpt)
     held = evaluate.holdout_loader(data, c, 64, frames=4, workers=0)

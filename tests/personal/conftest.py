@@ -20,8 +20,9 @@ def video(tmp_path):
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory):
     """A random-weight LCR-S (dim 32) over Jester's 27 labels, sampling 6 frames stride 2."""
+    from tiny_models import tiny_checkpoint
+
     from lcr_edge.model.checkpoint import load_checkpoint, save_checkpoint
-    from quantize.testing import tiny_checkpoint
 
     path = tmp_path_factory.getbasetemp() / "tiny_base.pt"
     tiny_checkpoint(path, num_classes=27, dim=32)

@@ -35,7 +35,7 @@ def fake_export(folder, checkpoint, with_checkpoint=True):
     from lcr_edge.artifact import CHECKPOINT, FILES, METADATA, file_entry
     from lcr_edge.io import write_json
     from lcr_edge.model.checkpoint import load_checkpoint
-    from quantize.export import base_metadata
+    from lcr_edge.quantize.export import base_metadata
 
     folder.mkdir(parents=True)
     model, ckpt = load_checkpoint(checkpoint)

@@ -13,7 +13,7 @@ from lcr_edge.cli import app
 from lcr_edge.errors import LCRError
 from lcr_edge.model.checkpoint import load_checkpoint
 from lcr_edge.recording import RecordingSet
-from training.finetune import (
+from lcr_edge.training.finetune import (
     FinetuneConfig,
     adapt_model,
     finetune,
@@ -75,11 +75,11 @@ class FakeClock:
 
 
 def test_training_stops_within_the_budget(tmp_path, tiny_base, monkeypatch):
-    import training.finetune
+    import lcr_edge.training.finetune
 
     data = make_set(tmp_path / "set")
     clock = FakeClock()
-    monkeypatch.setattr(training.finetune, "time", clock)
+    monkeypatch.setattr(lcr_edge.training.finetune, "time", clock)
     cfg = FinetuneConfig(model=str(tiny_base), data=str(data), out=str(tmp_path / "out"),
                          minutes=0.5, export=False, batch=4)  # no epoch cap: only the budget
     seen = []

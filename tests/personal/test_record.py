@@ -13,7 +13,7 @@ from lcr_edge.cli import app
 from lcr_edge.errors import LCRError
 from lcr_edge.recording import ClipCapture, RecordingSet, SourceFailed, check_label
 from lcr_edge.sources import FrameSource
-from training.data import ClipDataset
+from lcr_edge.training.data import ClipDataset
 
 runner = CliRunner()
 

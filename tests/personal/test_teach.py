@@ -12,9 +12,9 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "app"))
 from fakes import ScriptedRecognizer  # noqa: E402
 from personal_data import clip_frames, fake_export  # noqa: E402
 
-from app.settings import AppSettings  # noqa: E402
-from app.teach import TeachDialog  # noqa: E402
-from app.window import MainWindow  # noqa: E402
+from lcr_edge.app.settings import AppSettings  # noqa: E402
+from lcr_edge.app.teach import TeachDialog  # noqa: E402
+from lcr_edge.app.window import MainWindow  # noqa: E402
 from lcr_edge.recording import RecordingSet  # noqa: E402
 
 
@@ -87,9 +87,9 @@ def test_finetune_command_and_model_ready(qtbot, tmp_path, tiny_base):
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
-    import app.teach
+    import lcr_edge.app.teach
 
-    monkeypatch.setattr(app.teach, "DEFAULT_SET", tmp_path / "my-gestures")  # not the home folder
+    monkeypatch.setattr(lcr_edge.app.teach, "DEFAULT_SET", tmp_path / "my-gestures")  # not the home folder
     return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
@@ -139,9 +139,9 @@ def record_two_gestures(dlg):
 
 def test_teach_finetunes_the_model_the_window_runs(qtbot, tmp_path, settings, tiny_base,
                                                    monkeypatch):
-    import app.teach
+    import lcr_edge.app.teach
 
-    monkeypatch.setattr(app.teach, "QProcess", FakeProcess)
+    monkeypatch.setattr(lcr_edge.app.teach, "QProcess", FakeProcess)
     FakeProcess.started = []
     first = fake_export(tmp_path / "first", tiny_base)
     second = fake_export(tmp_path / "second", tiny_base)
@@ -175,9 +175,9 @@ def test_teach_finetunes_the_model_the_window_runs(qtbot, tmp_path, settings, ti
 
 def test_teach_starts_from_the_bundled_model_when_the_window_runs_it(qtbot, tmp_path, settings,
                                                                     bundled, monkeypatch):
-    import app.teach
+    import lcr_edge.app.teach
 
-    monkeypatch.setattr(app.teach, "QProcess", FakeProcess)
+    monkeypatch.setattr(lcr_edge.app.teach, "QProcess", FakeProcess)
     FakeProcess.started = []
     loaded = []
     win = MainWindow(settings, load_model=lambda spec: loaded.append(spec) or

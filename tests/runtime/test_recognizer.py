@@ -5,11 +5,11 @@ import sys
 
 import numpy as np
 import pytest
+import tiny_models as testing
 
 from lcr_edge.errors import LCRError
 from lcr_edge.preprocess import Preprocess
 from lcr_edge.runtime import Recognizer
-from quantize import testing
 
 
 def run(rec, frames):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lcr_edge.errors import LCRError
-from training.data import ClipDataset, Sampling, make_loader, sample_indices
+from lcr_edge.training.data import ClipDataset, Sampling, make_loader, sample_indices
 
 
 def test_jester_reader_on_the_real_layout(jester):

@@ -1,7 +1,7 @@
 import numpy as np
 
 from lcr_edge.scoring import paper_scores, paper_window
-from training.evaluate import EvalResult
+from lcr_edge.training.evaluate import EvalResult
 
 
 def test_paper_window_is_the_last_0_83_s_at_the_model_frame_rate():

@@ -9,7 +9,7 @@ from lcr_edge.events import Event
 from lcr_edge.labels import JESTER_LABELS
 from lcr_edge.model import create_model
 from lcr_edge.model.checkpoint import save_checkpoint
-from training.stream_eval import edit_distance, score_stream
+from lcr_edge.training.stream_eval import edit_distance, score_stream
 
 
 def test_edit_distance():

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from lcr_edge.cli import app
 from lcr_edge.errors import LCRError
 from lcr_edge.labels import JESTER_LABELS
-from training.synth import (
+from lcr_edge.training.synth import (
     EXTRA_GESTURES,
     GESTURES,
     STYLES,
@@ -20,7 +20,7 @@ from training.synth import (
     render_stream,
     write_video,
 )
-from training.synth.dataset import write_dataset
+from lcr_edge.training.synth.dataset import write_dataset
 
 SMALL = (64, 48)
 
@@ -85,7 +85,7 @@ def test_class_motion_direction(label, field, sign, least):
 def test_swiping_left_moves_the_drawn_hand_towards_larger_x():
     """Pixels, not just the pose track: in the unmirrored image the actor's left is the image's
     right, so the hand's mask centroid moves towards larger x (as in genuine Jester clips)."""
-    from training.synth.hand import draw_hand
+    from lcr_edge.training.synth.hand import draw_hand
 
     _, info = render_clip("Swiping Left", seed=3, frames=20, return_track=True)
     xs = []
@@ -98,7 +98,7 @@ def test_swiping_left_moves_the_drawn_hand_towards_larger_x():
 
 
 def test_thumb_up_and_down_point_the_right_way():
-    from training.synth import fingertips
+    from lcr_edge.training.synth import fingertips
 
     for seed in range(4):
         for label, sign in (("Thumb Up", -1), ("Thumb Down", 1)):

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from lcr_edge.cli import app
 from lcr_edge.errors import LCRError
 from lcr_edge.model.checkpoint import load_checkpoint, read_checkpoint
-from training.train import TrainConfig, train
+from lcr_edge.training.train import TrainConfig, train
 
 # compile off: torch.compile costs ~40 s a process; test_compiled_units_train_like_eager covers it
 TINY = dict(variant="lcr-s", dim=32, frames=3, stride=2, batch=3, workers=0, lr=3e-3, warmup=0.5,

@@ -13,10 +13,10 @@ Public API:
 (4, (48, 64, 3))
 """
 
-from training.synth.gestures import EXTRA_GESTURES, GESTURES, Ctx, Motion
-from training.synth.hand import Pose, draw_hand, fingertips, hand_box
-from training.synth.render import ClipInfo, render_clip, render_stream, write_video
-from training.synth.scene import STYLES, Scene, Style, get_style
+from lcr_edge.training.synth.gestures import EXTRA_GESTURES, GESTURES, Ctx, Motion
+from lcr_edge.training.synth.hand import Pose, draw_hand, fingertips, hand_box
+from lcr_edge.training.synth.render import ClipInfo, render_clip, render_stream, write_video
+from lcr_edge.training.synth.scene import STYLES, Scene, Style, get_style
 
 __all__ = ["EXTRA_GESTURES", "GESTURES", "STYLES", "ClipInfo", "Ctx", "Motion", "Pose", "Scene",
            "Style", "draw_hand", "fingertips", "get_style", "hand_box", "render_clip", "render_stream",

@@ -36,8 +36,8 @@ import numpy as np
 from lcr_edge.errors import LCRError
 from lcr_edge.io import atomic_path, write_json
 from lcr_edge.labels import JESTER_LABELS
-from training.synth.render import _check_size, render_clip
-from training.synth.scene import get_style
+from lcr_edge.training.synth.render import _check_size, render_clip
+from lcr_edge.training.synth.scene import get_style
 
 MARKER = "lcr-synth.json"
 
@@ -112,7 +112,7 @@ def write_dataset(out: str | os.PathLike, clips_per_class: int, seed: int = 0,
     size = _check_size(size)
     get_style(style)  # fail early on an unknown style name
     labels = list(labels)
-    from training.synth.gestures import motion_builder
+    from lcr_edge.training.synth.gestures import motion_builder
 
     for label in labels:
         motion_builder(label)

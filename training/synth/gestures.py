@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lcr_edge.labels import JESTER_LABELS
-from training.synth.hand import Pose
+from lcr_edge.training.synth.hand import Pose
 
 OPEN = (1.0, 1.0, 1.0, 1.0, 1.0)
 FIST = (0.15, 0.0, 0.0, 0.0, 0.0)

@@ -260,7 +260,7 @@ def draw_hand(img: np.ndarray, pose: Pose | None, skin=None, sleeve=(90, 60, 40)
                       col(dark), line)
             at += len(chain)
     if motion is not None:
-        from training.synth.camera import motion_kernel
+        from lcr_edge.training.synth.camera import motion_kernel
 
         k = motion_kernel(*motion)
         if k is not None:

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 
 from lcr_edge.errors import LCRError
-from training.synth.render import render_clip
-from training.synth.scene import Style
+from lcr_edge.training.synth.render import render_clip
+from lcr_edge.training.synth.scene import Style
 
 LABEL_BAND = 16  # px of white above each row for the class name
 
@@ -91,7 +91,7 @@ def knob_sheet(knob: str, label: str = "Swiping Left", clips: int = 4, seed: int
     on (bottom row), every other knob neutral (same seeds in both rows)."""
     from dataclasses import replace
 
-    from training.synth.scene import STYLES
+    from lcr_edge.training.synth.scene import STYLES
 
     if knob not in KNOBS:
         raise LCRError(f"unknown style knob {knob!r}; known: {', '.join(KNOBS)}")

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from lcr_edge.errors import LCRError
-from training.synth.camera import refresh_schedule
-from training.synth.gestures import Ctx, Motion, motion_builder
-from training.synth.hand import Pose
-from training.synth.scene import Scene, Style, get_style
+from lcr_edge.training.synth.camera import refresh_schedule
+from lcr_edge.training.synth.gestures import Ctx, Motion, motion_builder
+from lcr_edge.training.synth.hand import Pose
+from lcr_edge.training.synth.scene import Scene, Style, get_style
 
 # A gesture occupies this fraction of a clip; idle frames (hand absent or still) fill the rest.
 GESTURE_FRACTION = (0.5, 0.8)

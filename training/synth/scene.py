@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from training.synth.backgrounds import BACKGROUNDS
-from training.synth.camera import Camera
-from training.synth.hand import Look, Pose, draw_hand, hand_box
-from training.synth.person import draw_person
+from lcr_edge.training.synth.backgrounds import BACKGROUNDS
+from lcr_edge.training.synth.camera import Camera
+from lcr_edge.training.synth.hand import Look, Pose, draw_hand, hand_box
+from lcr_edge.training.synth.person import draw_person
 
 BGR = tuple[int, int, int]
 PAD = 6  # camera drift margin (px) around the visible frame

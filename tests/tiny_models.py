@@ -1,4 +1,4 @@
-"""Small artifacts for tests and demos: a random-weight tiny checkpoint, its export, a clip.
+"""Small artifacts for tests and benchmarks: a random-weight tiny checkpoint, its export, a clip.
 
 Random weights are enough for parity and speed (neither depends on training); the edge embedding
 gets non-zero weights so the edge input matters in every comparison.
@@ -38,8 +38,8 @@ def random_batches(n: int = 2, batch: int = 2, frames: int = 8, classes: int = 5
 
 def artifact(base: Path, variant: str = "lcr-s", int8: bool = False, **overrides) -> Path:
     """Export (once per folder) a random-weight model; with int8, PTQ + 2 QAT steps on noise."""
-    from quantize.export import export_fp32
-    from quantize.pipeline import QuantizeConfig, quantize_model
+    from lcr_edge.quantize.export import export_fp32
+    from lcr_edge.quantize.pipeline import QuantizeConfig, quantize_model
 
     out = Path(base)
     if (out / "model.json").is_file():
