@@ -38,6 +38,8 @@ import os
 
 import torch
 
+from lcr_edge.model import wkv_cuda  # the kernel builds on first use, not on import
+
 BLOCK = 16
 
 
@@ -45,16 +47,6 @@ def matmul_min_decay(block: int = BLOCK) -> float:
     """Smallest w for the matmul form of blocks of `block` tokens: w^-(block/2 + 1) <= 1e30, which
     leaves fp32 headroom for |r|, |k|. 4.6e-4 for 16-token blocks (omega <= 2.04)."""
     return 1e-30 ** (1 / (block // 2 + 1))
-
-
-def _check(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tensor, u: torch.Tensor):
-    if r.dim() != 4 or r.shape != k.shape or r.shape != v.shape:
-        raise ValueError(f"bi_wkv: r, k, v must share one [B, T, H, N] shape, got "
-                         f"{tuple(r.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
-    hn = tuple(r.shape[2:])
-    if tuple(w.shape) != hn or tuple(u.shape) != hn:
-        raise ValueError(f"bi_wkv: w and u must be [H, N] = {list(hn)}, got "
-                         f"{tuple(w.shape)} and {tuple(u.shape)}")
 
 
 def _decay_tables(w: torch.Tensor, u: torch.Tensor, nb: int, block: int):
@@ -111,7 +103,7 @@ def bi_wkv_reference(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch
     >>> bi_wkv_reference(r, k, v, torch.full((H, N), 0.9), torch.ones(H, N)).shape
     torch.Size([2, 5, 1, 3])
     """
-    _check(r, k, v, w, u)
+    wkv_cuda.check_operands(r, k, v, w, u)
     out_dtype = r.dtype
     B, T, H, N = r.shape
     L = min(block, T)
@@ -191,8 +183,6 @@ def bi_wkv(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tensor,
     LCR model clamps its decays) passes True, so torch.compile and ONNX export get the fast form."""
     if r.is_cuda and not use_reference() and not torch.jit.is_tracing() \
             and not torch.onnx.is_in_onnx_export():
-        from lcr_edge.model import wkv_cuda  # built on first use
-
         if wkv_cuda.supports(r) and wkv_cuda.available():
             return wkv_cuda.bi_wkv_cuda(r, k, v, w, u)
     return bi_wkv_reference(r, k, v, w, u, matmul_blocks=matmul_blocks)

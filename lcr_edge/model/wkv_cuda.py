@@ -91,6 +91,18 @@ def available() -> bool:
     return True
 
 
+def check_operands(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tensor,
+                   u: torch.Tensor) -> None:
+    """The shapes every Bi-WKV path takes (this kernel's and lcr_edge.model.wkv's reference)."""
+    if r.dim() != 4 or r.shape != k.shape or r.shape != v.shape:
+        raise ValueError(f"bi_wkv: r, k, v must share one [B, T, H, N] shape, got "
+                         f"{tuple(r.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    hn = tuple(r.shape[2:])
+    if tuple(w.shape) != hn or tuple(u.shape) != hn:
+        raise ValueError(f"bi_wkv: w and u must be [H, N] = {list(hn)}, got "
+                         f"{tuple(w.shape)} and {tuple(u.shape)}")
+
+
 def supports(r: torch.Tensor) -> bool:
     """Whether the kernel handles this operand's dtype and head size (else use the reference)."""
     return r.dtype in DTYPES and r.dim() == 4 and r.shape[-1] in HEAD_SIZES
@@ -136,9 +148,7 @@ def bi_wkv_cuda(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch.Tens
 
     r, k, v [B, T, H, N] CUDA (fp32/bf16/fp16, k and v cast to r's dtype), w, u [H, N] -> y like r.
     """
-    from lcr_edge.model.wkv import _check
-
-    _check(r, k, v, w, u)
+    check_operands(r, k, v, w, u)
     if not supports(r):
         raise ValueError(f"bi_wkv_cuda: dtype {r.dtype} / head size {r.shape[-1]} not supported "
                          f"(dtypes {DTYPES}, head sizes {HEAD_SIZES})")
