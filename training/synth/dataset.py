@@ -27,6 +27,7 @@ import shutil
 import tempfile
 import time
 import zlib
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -35,11 +36,12 @@ import numpy as np
 
 from lcr_edge.errors import LCRError
 from lcr_edge.io import atomic_path, write_json
-from lcr_edge.labels import JESTER_LABELS
+from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS
 from lcr_edge.training.synth.render import _check_size, render_clip
 from lcr_edge.training.synth.scene import get_style
 
 MARKER = "lcr-synth.json"
+STREAM_FPS = 12.0  # streams are drawn at Jester's recording rate
 
 
 def clip_seed(seed: int, label: str, index: int) -> int:
@@ -168,6 +170,95 @@ def write_dataset(out: str | os.PathLike, clips_per_class: int, seed: int = 0,
     summary = {"out": str(out), "clips": total, "train": len(train), "validation": len(val),
                "total_frames": n_frames, "seconds": round(seconds, 3),
                "clips_per_s": round(total / max(seconds, 1e-9), 1), "workers": workers}
+    write_json(out / MARKER, {**info, "complete": True, **summary})
+    return summary
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """What one synthetic stream holds (frame counts at the source rate, STREAM_FPS)."""
+
+    gestures: tuple[int, int] = (3, 8)  # gestures per stream
+    idle_frames: tuple[int, int] = (8, 36)  # an ordinary gap between two gestures
+    long_idle_p: float = 0.25  # the chance that a gap is a long idle stretch instead
+    long_idle_frames: tuple[int, int] = (180, 480)  # 15-40 s: nothing may fire in them
+    other_fraction: float = 0.2  # chance of a "Doing other things" before a gesture
+
+
+def plan_stream(rng: np.random.Generator, labels: list[str], plan: StreamPlan):
+    """(gesture labels in order, gap lengths) of one stream."""
+    pool = [lb for lb in labels if lb not in IDLE_LABELS]
+    n = int(rng.integers(plan.gestures[0], plan.gestures[1] + 1))
+    names = []
+    for _ in range(n):
+        if "Doing other things" in labels and rng.random() < plan.other_fraction:
+            names.append("Doing other things")  # a distractor: its own class, never an event
+        names.append(str(rng.choice(pool)))
+    gaps = [int(rng.integers(*plan.long_idle_frames)) if rng.random() < plan.long_idle_p
+            else int(rng.integers(plan.idle_frames[0], plan.idle_frames[1] + 1))
+            for _ in range(len(names) + 1)]
+    return names, gaps
+
+
+def _render_stream_one(task) -> dict:
+    """Worker: render one stream to OUT/<id>.mp4; returns its line of streams.jsonl."""
+    from lcr_edge.training.synth.render import render_stream, write_video
+
+    out, sid, seed, labels, plan, size, style, split = task
+    names, gaps = plan_stream(np.random.default_rng(seed), labels, plan)
+    frames, events = render_stream(names, seed, size=size, style=style, gaps=gaps)
+    part = Path(out) / f".{sid}.part.mp4"  # renamed once complete: no half-written stream is read
+    write_video(part, frames, fps=STREAM_FPS)
+    os.replace(part, Path(out) / f"{sid}.mp4")
+    return {"id": sid, "video": f"{sid}.mp4", "frames": len(frames), "fps": STREAM_FPS,
+            "split": split, "events": [[lb, int(a), int(b)] for lb, a, b in events]}
+
+
+def write_streams(out: str | os.PathLike, streams: int, seed: int = 0,
+                  size: tuple[int, int] = (176, 100), val_fraction: float = 0.1,
+                  workers: int | None = None, style: str = "default", plan: StreamPlan = StreamPlan(),
+                  overwrite: bool = False, progress: bool = True) -> dict:
+    """Render `streams` long synthetic recordings (a person, gestures back to back, idle, "Doing
+    other things", long idle stretches) as a stream set for `lcr-edge train --mode stream`
+    (layout in `lcr_edge.training.streams`). Same seed, same pixels, whatever the worker count."""
+    if streams < 1:
+        raise LCRError(f"--streams must be at least 1, got {streams}")
+    if not 0.0 <= val_fraction < 1.0:
+        raise LCRError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    size = _check_size(size)
+    get_style(style)
+    out = Path(out)
+    _prepare_out(out, overwrite)
+    labels = list(JESTER_LABELS)
+    n_val = min(streams - 1, int(round(streams * val_fraction))) if streams > 1 else 0
+    info = {"generator": "lcr-edge synth --streams", "seed": seed, "streams": streams,
+            "size": list(size), "style": style, "plan": asdict(plan), "complete": False}
+    write_json(out / MARKER, info)
+    tasks = [(str(out), f"s{k + 1:05d}", clip_seed(seed, "stream", k), labels, plan, size, style,
+              "validation" if k < n_val else "train") for k in range(streams)]
+    from tqdm import tqdm
+
+    workers = workers or os.cpu_count() or 1
+    t0 = time.perf_counter()
+    lines = []
+    with tqdm(total=streams, unit="stream", desc="synth", disable=not progress) as bar:
+        if workers == 1:
+            for task in tasks:
+                lines.append(_render_stream_one(task))
+                bar.update()
+        else:
+            ctx = get_context("forkserver" if "forkserver" in _start_methods() else "spawn")
+            with ctx.Pool(workers) as pool:
+                for line in pool.imap_unordered(_render_stream_one, tasks):
+                    lines.append(line)
+                    bar.update()
+    lines.sort(key=lambda d: d["id"])
+    _write_lines(out / "labels.txt", labels)
+    _write_lines(out / "streams.jsonl", [json.dumps(d) for d in lines])  # last: the set is complete
+    n_frames = sum(d["frames"] for d in lines)
+    summary = {"out": str(out), "streams": streams, "validation": n_val,
+               "total_frames": n_frames, "minutes": round(n_frames / STREAM_FPS / 60, 1),
+               "seconds": round(time.perf_counter() - t0, 3), "workers": workers}
     write_json(out / MARKER, {**info, "complete": True, **summary})
     return summary
 

@@ -150,14 +150,15 @@ def render_clip(label: str, seed: int, frames: int = 36, size: tuple[int, int] =
 
 def render_stream(labels: list[str], seed: int, idle_frames: tuple[int, int] = (8, 20),
                   gesture_frames: tuple[int, int] = (16, 28), size: tuple[int, int] = (176, 100),
-                  style: str | Style | None = None):
+                  style: str | Style | None = None, gaps: list[int] | None = None):
     """A long recording of one user doing `labels` in order, with idle gaps between them.
 
     Returns (frames, events): frames a list of BGR uint8 images; events a list of
     (label, start_frame, end_frame), end exclusive: the frames in which that gesture moves.
     Gaps last idle_frames[0]..idle_frames[1] frames (also before the first and after the last
     gesture); in a gap the hand holds its last pose for a while, then drops out of view, and may
-    appear holding the next gesture's first pose just before it starts. Same seed, same pixels.
+    appear holding the next gesture's first pose just before it starts. `gaps` (len(labels) + 1
+    frame counts) sets every gap's length instead, for long idle stretches. Same seed, same pixels.
     """
     w, h = _check_size(size)
     lo, hi = idle_frames
@@ -169,7 +170,10 @@ def render_stream(labels: list[str], seed: int, idle_frames: tuple[int, int] = (
     style = get_style(style)
     builders = [motion_builder(lab) for lab in labels]
     rng = np.random.default_rng(seed)
-    gaps = [int(rng.integers(lo, hi + 1)) for _ in range(len(labels) + 1)]
+    drawn = [int(rng.integers(lo, hi + 1)) for _ in range(len(labels) + 1)]
+    if gaps is not None and (len(gaps) != len(labels) + 1 or min(gaps) < 0):
+        raise LCRError(f"gaps must be {len(labels) + 1} frame counts >= 0, got {gaps}")
+    gaps = drawn if gaps is None else [int(g) for g in gaps]
     lengths = [int(rng.integers(g_lo, g_hi + 1)) for _ in labels]
     total = sum(gaps) + sum(lengths)
     scene = Scene.sample(rng, (w, h), style, max(1, total))
