@@ -21,7 +21,7 @@ from PyQt6.QtWidgets import (
 )
 
 from lcr_edge.actions import bundled_profiles
-from lcr_edge.engine import BACKENDS
+from lcr_edge.artifact import BACKENDS
 from lcr_edge.sources import list_cameras
 
 DEFAULTS = {

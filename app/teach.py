@@ -38,9 +38,9 @@ from PyQt6.QtWidgets import (
 
 from lcr_edge.app.widgets import VideoView
 from lcr_edge.artifact import CHECKPOINT
-from lcr_edge.engine import default_model_dir
 from lcr_edge.errors import LCRError
 from lcr_edge.howto import gesture_hint
+from lcr_edge.paths import default_model_dir
 from lcr_edge.recording import MIN_FRAMES, RECORD_FPS, RecordingSet, check_label
 
 DEFAULT_SET = Path.home() / "lcr-edge" / "my-gestures"

@@ -25,14 +25,15 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from lcr_edge.actions import ActionRunner, Profile, load_profile, parse_keys, run_shell
+from lcr_edge.actions import KEYS, ActionRunner, Profile, load_profile, parse_keys, run_shell
 from lcr_edge.app.settings import AppSettings, SettingsDialog
 from lcr_edge.app.widgets import Gallery, ProbabilityBars, VideoView
 from lcr_edge.app.worker import WorkerHost
-from lcr_edge.engine import DEMO_PLAYLIST, default_model_dir, default_source, load_recognizer
 from lcr_edge.errors import LCRError
-from lcr_edge.labels import JESTER_LABELS
-from lcr_edge.sources import LatestFrameReader, open_source
+from lcr_edge.labels import JESTER_FPS, JESTER_LABELS
+from lcr_edge.loader import load_recognizer
+from lcr_edge.paths import DEMO_PLAYLIST, default_model_dir
+from lcr_edge.sources import LatestFrameReader, default_source, open_source
 
 BANNER_S = 1.5
 UI_MS = 33
@@ -56,7 +57,7 @@ class MainWindow(QMainWindow):
             if value is not None:  # given on the command line: used now, remembered if it works
                 self.values[key] = str(value)
         self.labels = list(JESTER_LABELS)
-        self.frame_rate = 12.0
+        self.frame_rate = JESTER_FPS
         self.profile: Profile | None = None
         self.runner: ActionRunner | None = None
         self.reader: LatestFrameReader | None = None
@@ -489,7 +490,7 @@ class MainWindow(QMainWindow):
         """A key action: trigger our own shortcut if one matches, else send the key press to
         the focused widget."""
         mods, key = parse_keys(spec)
-        seq = QKeySequence("+".join([m.capitalize() for m in mods] + [_qt_key_name(key)]))
+        seq = QKeySequence("+".join([m.capitalize() for m in mods] + [KEYS[key][1]]))
         for act in self.actions_by_name.values():
             if not act.shortcut().isEmpty() and act.shortcut().matches(seq) == \
                     QKeySequence.SequenceMatch.ExactMatch:
@@ -572,11 +573,3 @@ def make_player(parent) -> tuple[QWidget, str]:
                f"`sudo apt-get install {PLAYER_PACKAGES}` and restart")
         return NoPlayer(why, parent), why
 
-
-def _qt_key_name(key: str) -> str:
-    names = {"enter": "Return", "escape": "Esc", "pageup": "PgUp", "pagedown": "PgDown",
-             "delete": "Del", "insert": "Ins", "backspace": "Backspace", "plus": "+",
-             "minus": "-", "media_play": "Media Play", "media_next": "Media Next",
-             "media_previous": "Media Previous", "media_stop": "Media Stop",
-             "volume_up": "Volume Up", "volume_down": "Volume Down", "volume_mute": "Volume Mute"}
-    return names.get(key, key.capitalize() if len(key) > 1 else key.upper())

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv=None) -> int:
-    from lcr_edge.engine import default_model_dir
+    from lcr_edge.paths import default_model_dir
     from lcr_edge.runtime import Recognizer
     from lcr_edge.training.synth import render_stream
 

@@ -42,7 +42,7 @@ DEFAULT_DATA = REPO / ".." / "shared" / "realclips"
 
 def model_name(model: Path) -> str:
     """The --out folder name: bundled-model, an exported folder's name, or <run>-<file stem>."""
-    from lcr_edge.engine import BUNDLED_MODEL
+    from lcr_edge.paths import BUNDLED_MODEL
 
     if model.resolve() == BUNDLED_MODEL.resolve():
         return "bundled-model"
@@ -95,12 +95,12 @@ def mirror_swaps(clips: list[dict]) -> dict:
 def stream_events(model: Path, clips, backend: str, threads, horizon, events, progress=None):
     """Events per clip as `lcr-edge run --source <clip>` fires them: {key: [event dicts]}.
     Every clip is its own stream (engine reset: a fresh state, fresh rules)."""
-    from lcr_edge import engine as engine_mod
+    from lcr_edge.engine import Engine
+    from lcr_edge.loader import load_recognizer
     from lcr_edge.sources import iter_frames, open_source
 
-    rec = engine_mod.load_recognizer(model, "torch" if model.is_file() else backend, threads,
-                                     horizon)
-    eng = engine_mod.Engine(rec, events)
+    rec = load_recognizer(model, "torch" if model.is_file() else backend, threads, horizon)
+    eng = Engine(rec, events)
     fired = {}
     for clip in clips:
         eng.reset()
@@ -239,7 +239,7 @@ def print_report(r: dict) -> None:
 
 
 def parse_args(argv):
-    from lcr_edge.engine import BUNDLED_MODEL
+    from lcr_edge.paths import BUNDLED_MODEL
 
     ap = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],

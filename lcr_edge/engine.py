@@ -1,8 +1,9 @@
 """The recognition engine without any GUI: recognizer + event rules, one call per frame.
 
-Used by the app's worker thread and by `lcr-edge run`. The recognizer is anything with the
-`lcr_edge.runtime.Recognizer` interface: `reset()`, `step(frame_bgr) -> probs[K]`, `labels`,
-`frame_rate`, `metadata`, `timings` (ms per stage of the last step).
+Used by the app's worker thread and by `lcr-edge run` (lcr_edge.headless). The recognizer is
+anything with the `lcr_edge.runtime.Recognizer` interface: `reset()`, `step(frame_bgr) ->
+probs[K]`, `labels`, `frame_rate`, `metadata`, `timings` (ms per stage of the last step);
+`lcr_edge.loader` opens one from an exported model folder.
 
 >>> import numpy as np
 >>> class Still:  # a recognizer that always says "No gesture"
@@ -18,18 +19,14 @@ Used by the app's worker thread and by `lcr-edge run`. The recognizer is anythin
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from lcr_edge.edges import edge_map
-from lcr_edge.errors import LCRError
 from lcr_edge.events import Event, EventConfig, EventEngine
-
-BACKENDS = ("openvino", "onnxruntime", "torch")
+from lcr_edge.labels import JESTER_FPS
 
 
 @dataclass
@@ -52,7 +49,7 @@ class Engine:
     def __init__(self, recognizer, events: EventConfig):
         self.recognizer = recognizer
         self.labels = list(recognizer.labels)
-        self.frame_rate = float(getattr(recognizer, "frame_rate", 12.0) or 12.0)
+        self.frame_rate = float(getattr(recognizer, "frame_rate", JESTER_FPS) or JESTER_FPS)
         self.events = EventEngine(self.labels, events, self.frame_rate)
         self.steps = 0
 
@@ -87,65 +84,3 @@ class Engine:
             events=events, why=self.events.why, timings=timings,
             edges=edge_map(image) if want_edges else None)
 
-
-ASSETS = Path(__file__).resolve().parent / "assets"
-BUNDLED_MODEL = ASSETS / "model"  # LCR-S, QAT-INT8, trained on synthetic gestures (docs/bundled.md)
-DEMO_CLIP = ASSETS / "demo" / "gestures.mp4"  # six synthetic gestures in a row, 21 s
-DEMO_PLAYLIST = ASSETS / "demo" / "playlist"
-
-
-def default_model_dir() -> Path | None:
-    """$LCR_EDGE_MODEL, else the bundled model (None only in an install without it)."""
-    env = os.environ.get("LCR_EDGE_MODEL")
-    if env:
-        return Path(env)
-    return BUNDLED_MODEL if (BUNDLED_MODEL / "model.json").is_file() else None
-
-
-def default_source() -> tuple[str, str | None]:
-    """(source, notice): the first camera, else the bundled demo clip and a line saying so."""
-    from lcr_edge.sources import list_cameras
-
-    cams = list_cameras()
-    if cams:
-        return str(cams[0][0]), None
-    if not DEMO_CLIP.is_file():
-        raise LCRError("no camera found and no bundled demo clip in this install: "
-                       "pass --source (a video file or a folder of frames)")
-    return str(DEMO_CLIP), (f"no camera found: playing the bundled demo clip ({DEMO_CLIP.name}, "
-                            "six synthetic gestures); --source picks another")
-
-
-def load_recognizer(model_dir: str | Path | None, backend: str = "openvino",
-                    threads: int | None = None, horizon: int | None = None):
-    """Open an exported model folder with `lcr_edge.runtime.Recognizer`."""
-    model_dir = model_dir or default_model_dir()
-    if model_dir is None:
-        raise LCRError("no model: pass --model DIR (an exported model folder) or set "
-                       "LCR_EDGE_MODEL")
-    if backend not in BACKENDS:
-        raise LCRError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
-    if not Path(model_dir).exists():
-        raise LCRError(f"{model_dir}: no such model folder")
-    try:
-        from lcr_edge.runtime import Recognizer
-    except ImportError as exc:
-        if getattr(exc, "name", "") in ("onnxruntime", "openvino", "torch"):
-            raise
-        raise LCRError(f"this install has no lcr_edge.runtime ({exc})") from None
-    rec = Recognizer.open(model_dir, backend=backend, threads=threads, horizon=horizon)
-    note = unfinished_quantize(rec.metadata)
-    if note:
-        import sys
-
-        print(f"warning: {model_dir}: {note}", file=sys.stderr)
-    return rec
-
-
-def unfinished_quantize(meta: dict) -> str | None:
-    """A line when model.json says its `lcr-edge quantize` did not finish (FP32 files only)."""
-    q = meta.get("quantization") if isinstance(meta, dict) else None
-    if isinstance(q, dict) and q.get("complete") is False:
-        return ("its `lcr-edge quantize` did not finish (interrupted?): running the FP32 files; "
-                "run the quantize again for INT8")
-    return None

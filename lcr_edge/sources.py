@@ -31,7 +31,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from lcr_edge import paths
 from lcr_edge.errors import LCRError
+from lcr_edge.labels import JESTER_FPS
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 
@@ -148,7 +150,7 @@ class VideoFileSource(FrameSource):
 class FrameFolderSource(FrameSource):
     """A folder of images read in name order (Jester: 00001.jpg, 00002.jpg ...)."""
 
-    def __init__(self, path: str | Path, fps: float = 12.0):
+    def __init__(self, path: str | Path, fps: float = JESTER_FPS):
         self.path = Path(path)
         self.name = self.path.name + "/"
         self.fps = fps
@@ -176,7 +178,7 @@ MAX_CAMERA_INDEX = 255  # beyond any /dev/videoN; OpenCV takes the index as an i
 FIRST_OPEN_RETRIES = 5  # tries for a camera that has not given one frame yet
 
 
-def open_source(spec: str | int | Path, folder_fps: float = 12.0) -> FrameSource:
+def open_source(spec: str | int | Path, folder_fps: float = JESTER_FPS) -> FrameSource:
     """"0" -> camera 0; a file -> video; a folder -> frames; "demo" -> the bundled demo clip.
     Not opened yet (call .open())."""
     s = str(spec).strip()
@@ -186,9 +188,7 @@ def open_source(spec: str | int | Path, folder_fps: float = 12.0) -> FrameSource
                            f"`lcr-edge run --list-cameras` lists them)")
         return CameraSource(int(s))
     if s == "demo" and not Path(s).exists():
-        from lcr_edge.engine import DEMO_CLIP
-
-        s = str(DEMO_CLIP)
+        s = str(paths.DEMO_CLIP)
     p = Path(s).expanduser()
     if p.is_dir():
         return FrameFolderSource(p, folder_fps)
@@ -232,6 +232,19 @@ def list_cameras(max_probe: int = 6) -> list[tuple[int, str]]:
 def describe_cameras() -> str:
     cams = list_cameras()
     return ", ".join(f"{i} ({n})" for i, n in cams) if cams else "none"
+
+
+def default_source() -> tuple[str, str | None]:
+    """(source, notice): the first camera, else the bundled demo clip and a line saying so."""
+    cams = list_cameras()
+    if cams:
+        return str(cams[0][0]), None
+    clip = paths.DEMO_CLIP
+    if not clip.is_file():
+        raise LCRError("no camera found and no bundled demo clip in this install: "
+                       "pass --source (a video file or a folder of frames)")
+    return str(clip), (f"no camera found: playing the bundled demo clip ({clip.name}, "
+                       "six synthetic gestures); --source picks another")
 
 
 # ---------------------------------------------------------------- offline

@@ -72,12 +72,12 @@ class Split:
 def resolve_base(spec: str | None) -> Path:
     """A .pt, an exported folder (its checkpoint.pt); without one, $LCR_EDGE_MODEL's, else the
     bundled default model's checkpoint.pt."""
-    from lcr_edge import engine
+    from lcr_edge import paths
     from lcr_edge.artifact import CHECKPOINT
 
     spec = spec or os.environ.get("LCR_EDGE_MODEL")
     if not spec:
-        bundled = engine.default_model_dir()  # without $LCR_EDGE_MODEL: the bundled model
+        bundled = paths.default_model_dir()  # without $LCR_EDGE_MODEL: the bundled model
         if bundled is None:
             raise LCRError("no base model: this install has no bundled model; give --model (a "
                            "checkpoint .pt or an exported folder with checkpoint.pt) or set "

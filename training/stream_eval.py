@@ -41,7 +41,7 @@ class StreamModel:
     """Per-frame probabilities from a checkpoint (torch) or an exported folder (Recognizer)."""
 
     def __init__(self, path: str | Path, backend: str = "openvino", horizon: int | None = None):
-        from lcr_edge.engine import load_recognizer
+        from lcr_edge.loader import load_recognizer
 
         path = Path(path)
         if not path.is_dir():

@@ -27,11 +27,10 @@ def register(app: typer.Typer) -> None:
         """Open the window: live view, gestures, actions and a gesture-controlled player."""
         import importlib
 
-        from lcr_edge.engine import BACKENDS
-        from lcr_edge.errors import LCRError
+        from lcr_edge.artifact import check_backend
 
-        if backend is not None and backend not in BACKENDS:
-            raise LCRError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+        if backend is not None:
+            check_backend(backend)
         gui = importlib.import_module("lcr_edge.app")
         raise typer.Exit(gui.run_app(source=source, model=str(model) if model else None,
                                      profile=profile, playlist=playlist or None,

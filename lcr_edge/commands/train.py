@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
         res = predict_clips(model, data, split, frames, backend, batch, workers, as_json)
         m = res.metrics()
         if out is None:
-            from lcr_edge.engine import BUNDLED_MODEL
+            from lcr_edge.paths import BUNDLED_MODEL
 
             home = Path(model) if Path(model).is_dir() else Path(model).parent
             if home.resolve() == BUNDLED_MODEL.resolve():  # never write into the installed package

@@ -10,7 +10,8 @@ from lcr_edge.cli import app
 
 def test_runtime_and_app_import_no_torch():
     code = ("import sys; import lcr_edge.sources, lcr_edge.events, lcr_edge.actions, "
-            "lcr_edge.engine, lcr_edge.commands.run, app.window, app.worker; "
+            "lcr_edge.engine, lcr_edge.loader, lcr_edge.headless, lcr_edge.recording, "
+            "lcr_edge.commands.run, lcr_edge.app.window, lcr_edge.app.worker, lcr_edge.app.teach; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin",

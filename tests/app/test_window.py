@@ -106,10 +106,10 @@ def test_missing_camera_is_reported_in_the_window(qtbot, settings):
 
 
 def test_missing_model_and_broken_model_are_reported(qtbot, settings, files, monkeypatch, tmp_path):
-    from lcr_edge import engine
+    from lcr_edge import paths
 
     monkeypatch.delenv("LCR_EDGE_MODEL", raising=False)
-    monkeypatch.setattr(engine, "BUNDLED_MODEL", tmp_path / "not-installed")  # an install without it
+    monkeypatch.setattr(paths, "BUNDLED_MODEL", tmp_path / "not-installed")  # an install without it
     video, _, _ = files
     win = make_window(qtbot, settings, source=video)
     assert "no model loaded" in win.view.message
@@ -176,14 +176,14 @@ def test_first_start_without_a_camera_plays_the_demo_clip_with_the_bundled_model
     """`lcr-edge app` with no arguments on a machine without a camera: the bundled demo clip with
     a visible notice, the bundled model, the demo playlist; nothing of it saved as a choice."""
     import lcr_edge.sources
-    from lcr_edge import engine
+    from lcr_edge import paths
 
     monkeypatch.delenv("LCR_EDGE_MODEL", raising=False)
     monkeypatch.setattr(lcr_edge.sources, "list_cameras", lambda: [])
     bundled = tmp_path / "bundled"  # stands in for lcr_edge/assets/model (tests/runtime loads it)
     bundled.mkdir()
     (bundled / "model.json").write_text("{}")
-    monkeypatch.setattr(engine, "BUNDLED_MODEL", bundled)
+    monkeypatch.setattr(paths, "BUNDLED_MODEL", bundled)
     specs = []
 
     def load(spec):
@@ -196,7 +196,7 @@ def test_first_start_without_a_camera_plays_the_demo_clip_with_the_bundled_model
     qtbot.waitUntil(lambda: win.view.frames_drawn > 3, timeout=5000)  # the demo clip plays
     assert win.notice.isVisible() and "bundled demo clip" in win.notice.text()
     assert specs == [str(bundled)]
-    assert win.player.playlist and win.player.playlist[0].parent == engine.DEMO_PLAYLIST
+    assert win.player.playlist and win.player.playlist[0].parent == paths.DEMO_PLAYLIST
     assert settings.all()["source"] == "" and settings.all()["model"] == ""
     win.open_source(write_video(tmp_path / "chosen.avi", 12))  # a chosen source: notice gone
     assert not win.notice.isVisible()
@@ -262,13 +262,13 @@ def test_frames_missed_while_the_model_loads_do_not_turn_the_hud_red(qtbot, sett
 
 def test_what_fails_to_load_is_never_remembered_and_the_defaults_take_over(qtbot, settings, files,
                                                                           tmp_path, monkeypatch):
-    from lcr_edge import engine
+    from lcr_edge import paths
     from lcr_edge.errors import LCRError
 
     bundled = tmp_path / "bundled"
     bundled.mkdir()
     (bundled / "model.json").write_text("{}")  # the loader below is scripted; only the path counts
-    monkeypatch.setattr(engine, "BUNDLED_MODEL", bundled)
+    monkeypatch.setattr(paths, "BUNDLED_MODEL", bundled)
     monkeypatch.delenv("LCR_EDGE_MODEL", raising=False)
     bad_profile = tmp_path / "bad.toml"
     bad_profile.write_text('[gestures]\n"Thumb Up" = { single = 5 }\n')

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "app"))
 from fakes import ScriptedRecognizer, stream, write_video  # noqa: E402
 
-from lcr_edge import engine  # noqa: E402
+from lcr_edge import loader, paths  # noqa: E402
 from lcr_edge.cli import app  # noqa: E402
 
 # Video frames 0-59 at 12 fps: a right swipe at 10-15, the hand coming back (looks like a left
@@ -28,7 +28,7 @@ def scripted(monkeypatch):
         made.append(ScriptedRecognizer(SCRIPT, key_on_frame=True))
         return made[-1]
 
-    monkeypatch.setattr(engine, "load_recognizer", fake_load)
+    monkeypatch.setattr(loader, "load_recognizer", fake_load)
     return made
 
 
@@ -62,6 +62,17 @@ def test_run_json_prints_the_expected_events_and_actions(tmp_path, scripted):
     assert not list(tmp_path.glob(".*partial*"))
 
 
+def test_run_without_json_prints_events_on_stdout_and_the_summary_on_stderr(tmp_path, scripted):
+    video = write_video(tmp_path / "stream.avi", 60, fps=12)
+    result = CliRunner().invoke(app, ["run", "--source", video, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "    1.08 s  frame    13  single Swiping Right  0.90"
+    assert lines[1] == "          -> player:next  ok: dry run: not executed"
+    assert len(lines) == 4 and "frames" not in result.stdout
+    assert result.stderr.startswith("60 frames, 2 events, 2 actions; ")
+
+
 def test_run_resamples_a_faster_video_to_the_model_rate(tmp_path, scripted):
     video = write_video(tmp_path / "fast.avi", 48, fps=24)
     lines = run_json(["--source", video, "--dry-run"])
@@ -93,7 +104,7 @@ def test_run_errors_are_one_line(tmp_path, scripted):
 
 def test_run_without_a_model_says_how_to_give_one(tmp_path, monkeypatch):
     monkeypatch.delenv("LCR_EDGE_MODEL", raising=False)
-    monkeypatch.setattr(engine, "BUNDLED_MODEL", tmp_path / "not-installed")
+    monkeypatch.setattr(paths, "BUNDLED_MODEL", tmp_path / "not-installed")
     video = write_video(tmp_path / "v.avi", 4)
     result = CliRunner().invoke(app, ["run", "--source", video])
     assert "no model: pass --model DIR" in str(result.exception)
@@ -111,13 +122,13 @@ def test_run_without_a_source_uses_the_first_camera_else_the_demo_clip(monkeypat
     lines = run_json(["--dry-run"])
     assert lines[0]["type"] == "status" and "no camera found: playing the bundled demo clip" \
         in lines[0]["message"]
-    info = json.loads(engine.DEMO_CLIP.with_suffix(".json").read_text())
+    info = json.loads(paths.DEMO_CLIP.with_suffix(".json").read_text())
     assert lines[-1]["frames"] == info["frames"]  # the whole clip (scripted model at 12 fps)
     lines = run_json(["--source", "demo", "--dry-run"])  # asked for by name: no notice
     assert lines[0]["type"] != "status" and lines[-1]["frames"] == info["frames"]
     monkeypatch.setattr(lcr_edge.sources, "list_cameras", lambda: [(3, "USB camera")])
-    assert engine.default_source() == ("3", None)
-    monkeypatch.setattr(engine, "DEMO_CLIP", engine.DEMO_CLIP.with_name("missing.mp4"))
+    assert lcr_edge.sources.default_source() == ("3", None)
+    monkeypatch.setattr(paths, "DEMO_CLIP", paths.DEMO_CLIP.with_name("missing.mp4"))
     monkeypatch.setattr(lcr_edge.sources, "list_cameras", lambda: [])
     r = CliRunner().invoke(app, ["run"])
     assert "no camera found and no bundled demo clip" in str(r.exception)
@@ -125,12 +136,12 @@ def test_run_without_a_source_uses_the_first_camera_else_the_demo_clip(monkeypat
 
 def test_bundled_assets_are_installed_and_small():
     """The demo clip (under 2 MB), its description, and the player's playlist."""
-    assert engine.DEMO_CLIP.is_file() and engine.DEMO_CLIP.stat().st_size < 2e6
-    info = json.loads(engine.DEMO_CLIP.with_suffix(".json").read_text())
-    cap = cv2.VideoCapture(str(engine.DEMO_CLIP))
+    assert paths.DEMO_CLIP.is_file() and paths.DEMO_CLIP.stat().st_size < 2e6
+    info = json.loads(paths.DEMO_CLIP.with_suffix(".json").read_text())
+    cap = cv2.VideoCapture(str(paths.DEMO_CLIP))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == info["frames"]
     assert len(info["events"]) >= 5
-    assert len(list(engine.DEMO_PLAYLIST.glob("*.mp4"))) == 3
+    assert len(list(paths.DEMO_PLAYLIST.glob("*.mp4"))) == 3
 
 
 def test_a_camera_that_is_not_there_ends_the_run_with_an_error(scripted, monkeypatch):
@@ -158,11 +169,11 @@ def test_the_annotated_video_holds_every_frame_of_a_folder_with_mixed_sizes(tmp_
 
 
 def test_an_incomplete_video_is_reported_not_written(tmp_path, scripted, monkeypatch):
-    from lcr_edge.commands import run as run_mod
+    from lcr_edge.headless import VideoOut
 
     video = write_video(tmp_path / "v.avi", 12, fps=12)
     out = tmp_path / "out.avi"
-    real_write = run_mod._VideoOut.write
+    real_write = VideoOut.write
 
     def lossy(self, image):  # as a full disk would: frames after the 4th never reach the file
         if self.frames < 4:
@@ -170,7 +181,7 @@ def test_an_incomplete_video_is_reported_not_written(tmp_path, scripted, monkeyp
         else:
             self.frames += 1
 
-    monkeypatch.setattr(run_mod._VideoOut, "write", lossy)
+    monkeypatch.setattr(VideoOut, "write", lossy)
     result = CliRunner().invoke(app, ["run", "--source", video, "--out", str(out)])
     assert result.exit_code != 0 and "holds 4 of 12 frames" in str(result.exception)
     assert not out.exists() and not list(tmp_path.glob(".*partial*"))

@@ -36,11 +36,11 @@ def tiny_base(tmp_path_factory):
 def bundled(tmp_path, tiny_base, monkeypatch):
     """The bundled default model location pointed at a tiny bundle (made by tools/bundle_model.py
     from a fake export of `tiny_base`), with $LCR_EDGE_MODEL unset."""
-    from lcr_edge import engine
+    from lcr_edge import paths
 
     folder = tmp_path / "bundled"
     bundle_tool().bundle(fake_export(tmp_path / "export", tiny_base), folder,
                          {"trained_on": "random weights (a test)"})
     monkeypatch.delenv("LCR_EDGE_MODEL", raising=False)
-    monkeypatch.setattr(engine, "BUNDLED_MODEL", folder)
+    monkeypatch.setattr(paths, "BUNDLED_MODEL", folder)
     return folder

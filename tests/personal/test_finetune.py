@@ -140,7 +140,7 @@ def test_record_finetune_export_recognizer(tmp_path, tiny_base):
 
 def test_the_base_defaults_to_lcr_edge_model_then_the_bundled_checkpoint(tmp_path, tiny_base,
                                                                          bundled, monkeypatch):
-    from lcr_edge import engine
+    from lcr_edge import paths
 
     assert resolve_base("") == bundled / "checkpoint.pt"
     monkeypatch.setenv("LCR_EDGE_MODEL", str(tiny_base))
@@ -149,7 +149,7 @@ def test_the_base_defaults_to_lcr_edge_model_then_the_bundled_checkpoint(tmp_pat
     with pytest.raises(LCRError, match="without checkpoint.pt"):
         resolve_base("")
     monkeypatch.delenv("LCR_EDGE_MODEL")
-    monkeypatch.setattr(engine, "BUNDLED_MODEL", tmp_path / "not-installed")
+    monkeypatch.setattr(paths, "BUNDLED_MODEL", tmp_path / "not-installed")
     with pytest.raises(LCRError, match="no bundled model; give --model"):
         resolve_base("")
 
@@ -193,7 +193,7 @@ def test_finetune_without_model_starts_from_the_bundled_model_and_the_app_loads_
     assert report["labels"] == ["Swiping Left", "Waving Hello"]
     assert (out / "checkpoint.pt").is_file()  # so the next fine-tune can start from it
 
-    from lcr_edge.engine import load_recognizer
+    from lcr_edge.loader import load_recognizer
 
     rec = load_recognizer(str(out), "openvino")  # what the app's window loads a model with
     assert rec.labels == ["Swiping Left", "Waving Hello"] and rec.precision == "int8"

@@ -139,18 +139,19 @@ def test_the_bundled_model_fires_the_demo_clips_six_gestures_in_order():
     its model.json) through the engine and the media profile's event rules on the bundled clip."""
     import json
 
-    from lcr_edge import engine
+    from lcr_edge import paths
     from lcr_edge.actions import load_profile
+    from lcr_edge.engine import Engine
     from lcr_edge.sources import iter_frames, open_source
 
-    rec = Recognizer.open(engine.BUNDLED_MODEL)
+    rec = Recognizer.open(paths.BUNDLED_MODEL)
     assert rec.precision == "int8" and rec.horizon == 8
     assert "synthetic" in rec.metadata["bundled"]["trained_on"]
-    eng = engine.Engine(rec, load_profile("media", labels=rec.labels).events)
+    eng = Engine(rec, load_profile("media", labels=rec.labels).events)
     fired = []
     for f in iter_frames(open_source("demo"), eng.frame_rate):
         fired += [ev.gesture for ev in eng.step(f.image, f.t, f.index).events if ev.kind == "single"]
-    info = json.loads(engine.DEMO_CLIP.with_suffix(".json").read_text())
+    info = json.loads(paths.DEMO_CLIP.with_suffix(".json").read_text())
     assert fired == [e["label"] for e in info["events"]]
 
 
@@ -160,7 +161,7 @@ def test_eval_of_the_bundled_model_writes_its_report_outside_the_package(tmp_pat
 
     from typer.testing import CliRunner
 
-    from lcr_edge import engine
+    from lcr_edge import paths
     from lcr_edge.cli import app
     from lcr_edge.labels import JESTER_LABELS
 
@@ -168,12 +169,12 @@ def test_eval_of_the_bundled_model_writes_its_report_outside_the_package(tmp_pat
     from jester_fixture import make_jester
 
     data = make_jester(tmp_path / "jester", per_class=0, frames=8, labels=JESTER_LABELS)
-    before = sorted(p.name for p in engine.BUNDLED_MODEL.iterdir())
+    before = sorted(p.name for p in paths.BUNDLED_MODEL.iterdir())
     monkeypatch.chdir(tmp_path)
-    res = CliRunner().invoke(app, ["eval", "--model", str(engine.BUNDLED_MODEL), "--data", str(data),
+    res = CliRunner().invoke(app, ["eval", "--model", str(paths.BUNDLED_MODEL), "--data", str(data),
                                    "--workers", "0", "--json"])
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in engine.BUNDLED_MODEL.iterdir()) == before
+    assert sorted(p.name for p in paths.BUNDLED_MODEL.iterdir()) == before
     assert (tmp_path / "runs" / "bundled-model" / "eval-validation" / "metrics.json").is_file()
 
 
@@ -181,7 +182,7 @@ def test_an_unfinished_quantize_is_named_when_the_folder_is_opened(tmp_path, tin
     import json
     import shutil
 
-    from lcr_edge.engine import load_recognizer
+    from lcr_edge.loader import load_recognizer
 
     folder = tmp_path / "m"
     shutil.copytree(tiny_fp32, folder)
