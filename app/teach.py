@@ -2,8 +2,8 @@
 discard a bad one, then fine-tune and switch the app to the new model without a restart.
 
 Frames come from the main window's capture (the camera is open once, by the window): a timer at
-the recording rate (12 fps) takes the newest displayed frame. Clips are written by
-`lcr_edge.recording.RecordingSet`, the same code as `lcr-edge record`. Fine-tuning runs
+the recording rate (12 fps) hands the newest displayed frame to a `lcr_edge.recording.ClipCapture`
+and clips are written by `RecordingSet`, the same code as `lcr-edge record`. Fine-tuning runs
 `lcr-edge finetune` in a separate process (QProcess: the GUI stays responsive, the app needs no
 torch) from the model the window runs (`base_model`, its folder's checkpoint.pt; the bundled
 model when none was chosen), and `model_ready(path)` is emitted when its artifact is written. The
@@ -41,10 +41,9 @@ from lcr_edge.artifact import CHECKPOINT
 from lcr_edge.errors import LCRError
 from lcr_edge.howto import gesture_hint
 from lcr_edge.paths import default_model_dir
-from lcr_edge.recording import MIN_FRAMES, RECORD_FPS, RecordingSet, check_label
+from lcr_edge.recording import MIN_FRAMES, RECORD_FPS, ClipCapture, RecordingSet, SourceFailed, check_label
 
 DEFAULT_SET = Path.home() / "lcr-edge" / "my-gestures"
-STALL_TICKS = 24  # 2 s without a new frame while recording: the source failed
 
 
 class TeachDialog(QDialog):
@@ -57,14 +56,12 @@ class TeachDialog(QDialog):
         self.setWindowTitle("Teach a gesture")
         self.frame_source, self.countdown_s = frame_source, countdown_s
         self.rs: RecordingSet | None = None
-        self.frames: list[np.ndarray] = []
-        self.want = 0
+        self.capture = ClipCapture()  # fed the window's newest frame while a clip records
+        self.want = 0  # frames of the clip being recorded (its countdown included); 0: none
         self.left = 0
         self.preview_frames: list[np.ndarray] = []
         self.preview_i = 0
         self.process: QProcess | None = None
-        self._last_img = None
-        self.stalled = 0
 
         self.view = VideoView(self)
         self.view.mirror = True
@@ -236,7 +233,6 @@ class TeachDialog(QDialog):
             return
         self.label.setEditText(name)
         self.want = round(self.seconds.value() * RECORD_FPS)
-        self.frames = []
         self.preview_frames = []
         self.record_btn.setEnabled(False)
         self.left = self.countdown_s
@@ -244,7 +240,7 @@ class TeachDialog(QDialog):
             self.view.banner = str(self.left)
             self.count_timer.start()
         else:
-            self.view.banner = "● REC"
+            self._go()
         self._say(f"Recording {name!r}: get ready…" if self.left else f"Recording {name!r}")
 
     def _count(self) -> None:
@@ -253,47 +249,48 @@ class TeachDialog(QDialog):
             self.view.banner = str(self.left)
         else:
             self.count_timer.stop()
-            self.view.banner = "● REC"
+            self._go()
         self.view.update()
 
+    def _go(self) -> None:
+        """The countdown is over: the clip starts with the next frame."""
+        self.view.banner = "● REC"
+        self.capture.start(self.want)
+
     def _tick(self) -> None:
-        """12 fps: show the newest frame; while recording (after the countdown) keep it; while a
-        clip is selected and not recording, play that clip instead."""
-        recording = self.want > 0 and self.left <= 0
+        """12 fps: show the newest frame; while recording (after the countdown) offer it to the
+        clip; while a clip is selected and not recording, play that clip instead."""
         if self.preview_frames and not self.want:
             self.view.show_frame(self.preview_frames[self.preview_i % len(self.preview_frames)])
             self.preview_i += 1
             return
         img = self.frame_source()
-        if img is None:
-            if recording and self.frames:
-                self._finish(failed=True)
+        if img is not None:
+            self.view.show_frame(img)
+        if not self.want or self.left > 0:
             return
-        if img is self._last_img:  # the source has no newer frame yet
-            self.stalled += 1
-            if recording and self.stalled > STALL_TICKS:
-                self._finish(failed=True)
+        try:
+            done = self.capture.offer(img)
+        except SourceFailed as exc:
+            self._finish(failed=len(exc.frames))
             return
-        self._last_img, self.stalled = img, 0
-        self.view.show_frame(img)
-        if recording:
-            self.frames.append(img.copy())
-            self.view.hint = f"{len(self.frames) / RECORD_FPS:.1f} / {self.want / RECORD_FPS:.1f} s"
-            if len(self.frames) >= self.want:
-                self._finish()
+        self.view.hint = (f"{len(self.capture.frames) / RECORD_FPS:.1f} / "
+                          f"{self.want / RECORD_FPS:.1f} s")
+        if done:
+            self._finish()
 
-    def _finish(self, failed: bool = False) -> None:
-        frames, self.want = self.frames, 0
-        self.frames = []
+    def _finish(self, failed: int | None = None) -> None:
+        """The clip is complete (saved), or the source failed after `failed` frames (dropped)."""
+        self.want = 0
         self.view.banner, self.view.hint = "", ""
         self.record_btn.setEnabled(True)
         name = self.label.currentText()
-        if failed:
-            self._say(f"The source stopped after {len(frames)} frames: clip dropped (clips "
+        if failed is not None:
+            self._say(f"The source stopped after {failed} frames: clip dropped (clips "
                       f"already recorded are safe). Check the camera and record again.", True)
             return
         try:
-            cid = self.rs.add_clip(name, frames, source="app")
+            cid = self.rs.add_clip(name, self.capture.frames, source="app")
         except LCRError as exc:
             self._say(str(exc), error=True)
             return

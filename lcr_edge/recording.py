@@ -28,8 +28,8 @@ import shutil
 import tempfile
 import time
 import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -37,10 +37,10 @@ import numpy as np
 
 from lcr_edge.errors import LCRError
 from lcr_edge.io import atomic_path, read_text, remove_leftovers
-from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS, close_names
+from lcr_edge.labels import IDLE_LABELS, JESTER_FPS, JESTER_LABELS, close_names
 from lcr_edge.sources import FrameSource, LatestFrameReader, iter_frames
 
-RECORD_FPS = 12.0  # Jester's rate: the Jester reader assumes it, the models' strides build on it
+RECORD_FPS = JESTER_FPS  # Jester's rate: the Jester reader assumes it, the models' strides build on it
 MIN_FRAMES = 8  # shorter clips teach nothing (a gesture takes about a second: 12 frames)
 STORE_HEIGHT = 240  # frames are kept at most this high (models read 112x112)
 LABELS_CSV, TRAIN_CSV, VAL_CSV, TEST_CSV = ("jester-v1-labels.csv", "jester-v1-train.csv",
@@ -278,25 +278,38 @@ class SourceFailed(LCRError):
 class ClipCapture:
     """Frames at RECORD_FPS from a source, clip after clip, the source kept open in between.
 
-    A live camera is read by a `LatestFrameReader` (its own thread; a camera that fails is noticed
-    within `stall_s`); a file or folder is read frame by frame with `iter_frames` (nothing
-    dropped). `capture(n)` returns n frames; fewer when a file ends (the caller decides whether
-    that is enough); SourceFailed when a camera stops delivering.
+    Pulled (`lcr-edge record`): `with ClipCapture(source) as cap: frames = cap.capture(n)`. A live
+    camera is read by a `LatestFrameReader` (its own thread); a file or folder frame by frame with
+    `iter_frames` (nothing dropped). `capture(n)` returns n frames; fewer when a file ends (the
+    caller decides whether that is enough).
+
+    Pushed (the app's Teach dialog, whose window has the camera open already): `ClipCapture()`
+    without a source, `start(n)`, then `offer(newest image)` at about RECORD_FPS until it says the
+    clip is complete.
+
+    Either way a camera that gives no new frame within `stall_s` (before the clip's first frame:
+    2.5 times that) raises SourceFailed, holding the frames of the clip so far.
     """
 
-    def __init__(self, source: FrameSource, fps: float = RECORD_FPS, stall_s: float = 2.0):
+    def __init__(self, source: FrameSource | None = None, fps: float = RECORD_FPS,
+                 stall_s: float = 2.0):
         self.source, self.fps, self.stall_s = source, fps, stall_s
-        self.live = source.live
-        self.ended = False
+        self.name = "the source" if source is None else source.name
+        self.live = source is None or source.live
+        self.ended = False  # a file or folder ran out
+        self.frames: list[np.ndarray] = []  # the clip being captured
+        self.want = 0  # its length in frames
+        self._since = 0.0  # when its last frame came (or it started)
+        self._seen: np.ndarray | None = None  # the image `offer` took last
         self._reader: LatestFrameReader | None = None
         self._iter: Iterator | None = None
 
     def __enter__(self) -> ClipCapture:
-        if self.live:
+        if self.source is not None and self.live:
             self.source.open()  # fail now, with the source's message, rather than retry for ever
             self.source.close()
             self._reader = LatestFrameReader(self.source, self.fps, retry_s=0.5).start()
-        else:
+        elif self.source is not None:
             self._iter = iter_frames(self.source, self.fps)
         return self
 
@@ -318,16 +331,18 @@ class ClipCapture:
         if self._reader is not None:
             self._reader.take(0)
 
+    def start(self, n: int) -> None:
+        """Begin a clip of n frames (`capture` begins its own)."""
+        self.frames, self.want, self._since = [], n, time.monotonic()
+
     def capture(self, n: int, on_frame=None) -> list[np.ndarray]:
-        frames: list[np.ndarray] = []
-        while len(frames) < n:
+        """The next clip of n frames from the source; `on_frame(i, n, image)` after each."""
+        self.start(n)
+        while len(self.frames) < n:
             if self._reader is not None:
-                # a camera may take a moment to deliver its first frame
-                frame = self._reader.take(timeout=self.stall_s * (1 if frames else 2.5))
+                frame = self._reader.take(timeout=self._patience())
                 if frame is None:
-                    why = self._reader.error or "no frames"
-                    raise SourceFailed(f"{self.source.name} stopped delivering frames after "
-                                       f"{len(frames)} of {n} ({why})", frames)
+                    raise self._failed(self._reader.error or "no frames")
                 image = frame.image
             else:
                 nxt = next(self._iter, None)
@@ -335,8 +350,94 @@ class ClipCapture:
                     self.ended = True
                     break
                 image = nxt.image
-            frames.append(image)
-            if on_frame is not None:
-                on_frame(len(frames), n, image)
-        return frames
+            self._add(image, on_frame)
+        return self.frames
 
+    def offer(self, image: np.ndarray | None, on_frame=None) -> bool:
+        """One look at the source's newest image (None: none yet) -> True once the clip has its
+        frames. A new image is the clip's next frame (a copy: the caller keeps its own), the one
+        taken last time is not."""
+        if image is None or image is self._seen:
+            if time.monotonic() - self._since > self._patience():
+                raise self._failed("no new frame")
+            return False
+        self._seen = image
+        self._add(image.copy(), on_frame)
+        return len(self.frames) >= self.want
+
+    def _add(self, image: np.ndarray, on_frame) -> None:
+        self.frames.append(image)
+        self._since = time.monotonic()
+        if on_frame is not None:
+            on_frame(len(self.frames), self.want, image)
+
+    def _patience(self) -> float:
+        """Seconds to wait for the next frame: a camera may take a moment to deliver its first."""
+        return self.stall_s * (1 if self.frames else 2.5)
+
+    def _failed(self, why: str) -> SourceFailed:
+        return SourceFailed(f"{self.name} stopped delivering frames after {len(self.frames)} of "
+                            f"{self.want} ({why})", self.frames)
+
+
+# ---------------------------------------------------------------- recording a series of clips
+
+@dataclass
+class Session:
+    """What `record_clips` did."""
+
+    saved: list[str] = field(default_factory=list)  # ids of the clips written, in order
+    notes: list[str] = field(default_factory=list)  # to say at the end: a source that ran out, ^C
+    failure: str | None = None  # why the camera stopped mid-clip (that clip dropped; no more tried)
+
+
+def record_clips(rs: RecordingSet, label: str, source: FrameSource, count: int, n_frames: int,
+                 say: Callable[..., None], countdown_s: float = 3.0, redraw: bool = True) -> Session:
+    """`lcr-edge record`'s loop: `count` clips of `n_frames` frames of `label` from `source` into
+    `rs`, each after a countdown when the source is a camera. `say(text, end="\\n")` shows the
+    progress; "\\r" lines redraw in place (redraw=False, e.g. into a log file: one line a clip).
+    Ctrl+C ends it, keeping the clips saved so far."""
+    session = Session()
+
+    def progress(i: int, n: int, _img) -> None:
+        if not redraw and i < n:
+            return
+        done = int(20 * i / n)
+        say(f"\r  ● REC clip {len(session.saved) + 1}/{count} [{'#' * done}{'.' * (20 - done)}] "
+            f"{i / RECORD_FPS:4.1f}/{n / RECORD_FPS:.1f} s", end="")
+
+    try:
+        with ClipCapture(source) as cap:
+            for k in range(count):
+                if source.live and countdown_s > 0:
+                    for left in range(int(round(countdown_s)), 0, -1):
+                        say(f"\r  clip {k + 1}/{count}: get ready ... {left} ", end="")
+                        time.sleep(1.0)
+                    say(f"\r  clip {k + 1}/{count}: GO!{' ' * 20}", end="")
+                    cap.flush()
+                try:
+                    frames = cap.capture(n_frames, progress)
+                except SourceFailed as exc:
+                    say("")
+                    session.failure = str(exc)
+                    return session
+                say("")
+                if len(frames) < n_frames:  # a video or folder ran out
+                    if len(frames) < MIN_FRAMES:
+                        session.notes.append(f"the source ended: the last clip had only "
+                                             f"{len(frames)} frames (fewer than {MIN_FRAMES}), not "
+                                             f"saved")
+                        break
+                    session.notes.append(f"the source ended: clip {k + 1} kept with {len(frames)} "
+                                         f"of {n_frames} frames (the trainer pads short clips)")
+                session.saved.append(rs.add_clip(label, frames, source=source.name))
+                if cap.ended:
+                    if k + 1 < count:
+                        session.notes.append(f"the source ended after {len(session.saved)} of "
+                                             f"{count} clips")
+                    break
+    except KeyboardInterrupt:
+        say("")
+        session.notes.append(f"interrupted: {len(session.saved)} clip(s) saved, the one in "
+                             f"progress dropped")
+    return session

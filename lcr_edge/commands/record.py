@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import typer
@@ -43,11 +42,10 @@ def register(app: typer.Typer) -> None:
         from lcr_edge.recording import (
             MIN_FRAMES,
             RECORD_FPS,
-            ClipCapture,
             RecordingSet,
-            SourceFailed,
             check_label,
             near_misses,
+            record_clips,
         )
         from lcr_edge.sources import open_source
 
@@ -78,48 +76,11 @@ def register(app: typer.Typer) -> None:
         hint = gesture_hint(name)  # which way it goes, as the person performing sees it
         if hint:
             _say(f"  {hint}")
-        saved: list[str] = []
-        notes: list[str] = []
-
-        tty = sys.stderr.isatty()
-
-        def progress(i: int, n: int, _img) -> None:
-            if not tty and i < n:  # a log file gets one line a clip, not a redraw a frame
-                return
-            done = int(20 * i / n)
-            _say(f"\r  ● REC clip {len(saved) + 1}/{count} [{'#' * done}{'.' * (20 - done)}] "
-                 f"{i / RECORD_FPS:4.1f}/{n / RECORD_FPS:.1f} s", end="")
-
-        try:
-            with ClipCapture(src) as cap:
-                for k in range(count):
-                    if src.live and countdown > 0:
-                        for left in range(int(round(countdown)), 0, -1):
-                            _say(f"\r  clip {k + 1}/{count}: get ready ... {left} ", end="")
-                            time.sleep(1.0)
-                        _say(f"\r  clip {k + 1}/{count}: GO!{' ' * 20}", end="")
-                        cap.flush()
-                    try:
-                        frames = cap.capture(n_frames, progress)
-                    except SourceFailed as exc:
-                        _say("")
-                        raise LCRError(_failed(str(exc), saved, count, name, out)) from None
-                    _say("")
-                    if len(frames) < n_frames:  # a video or folder ran out
-                        if len(frames) < MIN_FRAMES:
-                            notes.append(f"the source ended: the last clip had only {len(frames)}"
-                                         f" frames (fewer than {MIN_FRAMES}), not saved")
-                            break
-                        notes.append(f"the source ended: clip {k + 1} kept with {len(frames)} of "
-                                     f"{n_frames} frames (the trainer pads short clips)")
-                    saved.append(rs.add_clip(name, frames, source=src.name))
-                    if cap.ended:
-                        if k + 1 < count:
-                            notes.append(f"the source ended after {len(saved)} of {count} clips")
-                        break
-        except KeyboardInterrupt:
-            _say("")
-            notes.append(f"interrupted: {len(saved)} clip(s) saved, the one in progress dropped")
+        session = record_clips(rs, name, src, count, n_frames, _say, countdown,
+                               redraw=sys.stderr.isatty())  # a log file: one line a clip
+        if session.failure:
+            raise LCRError(_failed(session.failure, session.saved, count, name, out))
+        saved, notes = session.saved, session.notes
         for note in notes:
             _say(note)
         counts = rs.counts()

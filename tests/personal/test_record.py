@@ -137,6 +137,24 @@ def test_clip_capture_reports_the_partial_frames(tmp_path):
     assert threading.active_count() < 20
 
 
+def test_clip_capture_fed_by_a_gui_takes_each_new_image_once_and_notices_a_stall():
+    """The Teach dialog's way: it offers the window's newest image at 12 fps."""
+    cap = ClipCapture(stall_s=0.2)
+    cap.start(3)
+    first = np.zeros((4, 4, 3), np.uint8)
+    assert cap.offer(None) is False and cap.offer(first) is False
+    assert cap.offer(first) is False and len(cap.frames) == 1  # the same image again: no frame
+    assert cap.offer(first + 1) is False and cap.offer(first + 2) is True
+    assert [int(f[0, 0, 0]) for f in cap.frames] == [0, 1, 2] and cap.frames[0] is not first
+    cap.start(3)
+    last = first + 3
+    cap.offer(last)
+    time.sleep(0.3)
+    with pytest.raises(SourceFailed, match="stopped delivering frames after 1 of 3") as err:
+        cap.offer(last)  # nothing new for longer than stall_s
+    assert len(err.value.frames) == 1
+
+
 @pytest.mark.parametrize("bad", ["a/b", "left\\right", "x;y", "what?", "bell\x07", "CON",
                                  "..", "", "   ", "dot."])
 def test_names_file_systems_dislike_are_refused(bad, tmp_path, video):
