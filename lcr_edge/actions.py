@@ -55,13 +55,24 @@ PLAYER_COMMANDS = ("play_pause", "play", "pause", "stop", "next", "previous", "v
 MPRIS_COMMANDS = ("play_pause", "play", "pause", "stop", "next", "previous", "seek_forward",
                   "seek_back", "volume_up", "volume_down", "raise")
 MODIFIERS = ("ctrl", "alt", "shift", "meta")
-KEY_NAMES = (
-    tuple("abcdefghijklmnopqrstuvwxyz0123456789")
-    + tuple(f"f{i}" for i in range(1, 13))
-    + ("space", "enter", "escape", "tab", "backspace", "delete", "insert", "left", "right", "up",
-       "down", "home", "end", "pageup", "pagedown", "plus", "minus", "media_play",
-       "media_next", "media_previous", "media_stop", "volume_up", "volume_down", "volume_mute")
-)
+# The key vocabulary: every key a `key:` action names -> (its xdotool keysym, its Qt key name).
+KEYS: dict[str, tuple[str, str]] = {
+    **{c: (c, c.upper()) for c in "abcdefghijklmnopqrstuvwxyz0123456789"},
+    **{f"f{i}": (f"f{i}", f"F{i}") for i in range(1, 13)},
+    "space": ("space", "Space"), "enter": ("Return", "Return"), "escape": ("Escape", "Esc"),
+    "tab": ("Tab", "Tab"), "backspace": ("BackSpace", "Backspace"), "delete": ("Delete", "Del"),
+    "insert": ("Insert", "Ins"), "left": ("Left", "Left"), "right": ("Right", "Right"),
+    "up": ("Up", "Up"), "down": ("Down", "Down"), "home": ("Home", "Home"), "end": ("End", "End"),
+    "pageup": ("Prior", "PgUp"), "pagedown": ("Next", "PgDown"), "plus": ("plus", "+"),
+    "minus": ("minus", "-"), "media_play": ("XF86AudioPlay", "Media Play"),
+    "media_next": ("XF86AudioNext", "Media Next"),
+    "media_previous": ("XF86AudioPrev", "Media Previous"),
+    "media_stop": ("XF86AudioStop", "Media Stop"),
+    "volume_up": ("XF86AudioRaiseVolume", "Volume Up"),
+    "volume_down": ("XF86AudioLowerVolume", "Volume Down"),
+    "volume_mute": ("XF86AudioMute", "Volume Mute"),
+}
+KEY_NAMES = tuple(KEYS)
 ACTION_KINDS = ("player", "key", "mpris", "shell")
 TRIGGERS = ("single", "hold")
 PROFILE_SECTIONS = ("profile", "events", "gestures")
@@ -360,15 +371,7 @@ def xdotool_keys(spec: str) -> str:
     mods, key = parse_keys(spec)
     if shutil.which("xdotool") is None:
         raise LCRError("key presses outside the app need xdotool (apt-get install xdotool)")
-    names = {"enter": "Return", "escape": "Escape", "tab": "Tab", "backspace": "BackSpace",
-             "delete": "Delete", "insert": "Insert", "left": "Left", "right": "Right", "up": "Up",
-             "down": "Down", "home": "Home", "end": "End", "pageup": "Prior", "pagedown": "Next",
-             "plus": "plus", "minus": "minus", "media_play": "XF86AudioPlay",
-             "media_next": "XF86AudioNext", "media_previous": "XF86AudioPrev",
-             "media_stop": "XF86AudioStop", "volume_up": "XF86AudioRaiseVolume",
-             "volume_down": "XF86AudioLowerVolume", "volume_mute": "XF86AudioMute",
-             "meta": "super"}
-    combo = "+".join([names.get(m, m) for m in mods] + [names.get(key, key)])
+    combo = "+".join([{"meta": "super"}.get(m, m) for m in mods] + [KEYS[key][0]])
     subprocess.Popen(["xdotool", "key", combo], stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL)
     return f"xdotool key {combo}"

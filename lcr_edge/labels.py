@@ -1,4 +1,5 @@
-"""The 27 Jester classes in the order of 20BN's `jester-v1-labels.csv`, and their mirror pairs.
+"""The 27 Jester classes in the order of 20BN's `jester-v1-labels.csv`, their mirror pairs, and
+Jester's frame rate and the paper's clip length, which the whole project builds on.
 
 Jester names directions as the actor sees them: in the unmirrored camera image "Swiping Left"
 moves towards larger x, and "Turning Hand Clockwise" turns counterclockwise. A horizontally
@@ -39,6 +40,12 @@ JESTER_LABELS: tuple[str, ...] = (
 )
 
 IDLE_LABELS: tuple[str, ...] = ("No gesture", "Doing other things")
+
+# Jester's recording rate: the Jester reader assumes it, the recorder and the synthetic renderer
+# record at it, models' strides and the paper's scoring window build on it.
+JESTER_FPS = 12.0
+# Frames a training clip (the paper's 32): what a checkpoint that does not say was trained on.
+CLIP_FRAMES = 32
 
 # Static poses: the only Jester gestures that can be held (and so repeat a `hold` action). A swipe
 # or a turn that stays on top for a moment is still one movement, never a hold.
