@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from lcr_edge.errors import LCRError
-from lcr_edge.labels import IDLE_LABELS, can_hold
+from lcr_edge.labels import IDLE_LABELS, JESTER_FPS, can_hold
 
 # Pairs whose second half is what the hand does when it returns after the first.
 _EPS = 1e-6  # time comparisons: frame times are i / frame_rate, not exact in binary
@@ -145,7 +145,7 @@ class Event:
 class EventEngine:
     """Feed `update(probs, t)` once per model step; it returns the events of that frame."""
 
-    def __init__(self, labels, config: EventConfig | None = None, frame_rate: float = 12.0):
+    def __init__(self, labels, config: EventConfig | None = None, frame_rate: float = JESTER_FPS):
         self.labels = list(labels)
         self.config = config or EventConfig()
         self.config.check()
@@ -252,7 +252,7 @@ class EventEngine:
 
 
 def fire_events(labels, probs, config: EventConfig | None = None,
-                frame_rate: float = 12.0) -> list[Event]:
+                frame_rate: float = JESTER_FPS) -> list[Event]:
     """All events of a whole probability stream [T, K] (offline evaluation, tests).
 
     >>> import numpy as np

@@ -12,17 +12,18 @@ import math
 
 import numpy as np
 
+from lcr_edge.labels import JESTER_FPS
+
 PAPER_LAST_FRAMES = 10  # frames of a 12 fps Jester clip
-PAPER_FPS = 12.0
 
 
-def paper_window(frame_rate: float = PAPER_FPS) -> int:
+def paper_window(frame_rate: float = JESTER_FPS) -> int:
     """Frames in the paper's scoring window at `frame_rate` (10 at 12 fps, 3 at 3 fps).
 
     >>> paper_window(12.0), paper_window(3.0), paper_window(30.0)
     (10, 3, 25)
     """
-    return max(1, math.ceil(PAPER_LAST_FRAMES * frame_rate / PAPER_FPS - 1e-9))
+    return max(1, math.ceil(PAPER_LAST_FRAMES * frame_rate / JESTER_FPS - 1e-9))
 
 
 def paper_scores(probs: np.ndarray, window: int = PAPER_LAST_FRAMES) -> np.ndarray:

@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from lcr_edge.errors import LCRError
+from lcr_edge.labels import CLIP_FRAMES, JESTER_FPS
 from lcr_edge.preprocess import Preprocess
-from lcr_edge.scoring import PAPER_FPS, paper_scores, paper_window
+from lcr_edge.scoring import paper_scores, paper_window
 
 
 class Triples:
@@ -66,19 +67,19 @@ def _loader(data: Path, ckpt: dict, split: str, train: bool, limit: int | None, 
     return make_loader(ds, batch_size=batch_size, shuffle=shuffle, workers=workers)
 
 
-def validation_loader(data, ckpt: dict, limit: int | None = None, frames: int = 32,
+def validation_loader(data, ckpt: dict, limit: int | None = None, frames: int = CLIP_FRAMES,
                       batch_size: int = 8, workers: int = 2):
     return _loader(Path(data), ckpt, "validation", False, limit, frames, batch_size, workers, False)
 
 
-def train_loader(data, ckpt: dict, limit: int | None = None, frames: int = 32,
+def train_loader(data, ckpt: dict, limit: int | None = None, frames: int = CLIP_FRAMES,
                  batch_size: int = 8, workers: int = 2, holdout: int = 0):
     """Augmented, shuffled training clips, without the `holdout` ones `holdout_loader` gives."""
     return _loader(Path(data), ckpt, "train", True, limit, frames, batch_size, workers, True,
                    holdout, "rest")
 
 
-def holdout_loader(data, ckpt: dict, holdout: int, limit: int | None = None, frames: int = 32,
+def holdout_loader(data, ckpt: dict, holdout: int, limit: int | None = None, frames: int = CLIP_FRAMES,
                    batch_size: int = 8, workers: int = 2):
     """`holdout` training clips (at most a quarter of them), evenly spaced, as validation sees
     them (no augmentation): QAT picks its step on them and never trains on them; the validation
@@ -90,7 +91,7 @@ def holdout_loader(data, ckpt: dict, holdout: int, limit: int | None = None, fra
 
 def score_window(ckpt: dict) -> int:
     """The paper's window in frames at the rate the checkpoint's model was trained to see."""
-    return paper_window(float((ckpt.get("sampling") or {}).get("frame_rate") or PAPER_FPS))
+    return paper_window(float((ckpt.get("sampling") or {}).get("frame_rate") or JESTER_FPS))
 
 
 def top1(probs: np.ndarray, targets: np.ndarray, window: int) -> float:

@@ -35,18 +35,17 @@ from torch.utils.data import DataLoader, Dataset
 
 from lcr_edge.errors import LCRError
 from lcr_edge.io import is_plain_name, read_text
-from lcr_edge.labels import mirror_index
+from lcr_edge.labels import CLIP_FRAMES, JESTER_FPS, mirror_index
 from lcr_edge.preprocess import Preprocess
 
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
-JESTER_FPS = 12.0
 SPLIT_FILES = {"train": "jester-v1-train.csv", "validation": "jester-v1-validation.csv",
                "test": "jester-v1-test.csv"}
 
 
 @dataclass(frozen=True)
 class Sampling:
-    frames: int = 32
+    frames: int = CLIP_FRAMES
     stride: int = 1
     source_fps: float = JESTER_FPS
 
@@ -213,7 +212,7 @@ class ClipDataset(Dataset):
         self.epoch = 0
 
     @classmethod
-    def from_dir(cls, root, split: str = "train", frames: int = 32, train: bool = False,
+    def from_dir(cls, root, split: str = "train", frames: int = CLIP_FRAMES, train: bool = False,
                  preprocess: Preprocess = Preprocess(), stride: int = 1, source_fps: float | None = None,
                  seed: int = 0, labels: list[str] | None = None, jitter: float = 0.1,
                  flip: float = 0.0) -> ClipDataset:

@@ -25,12 +25,13 @@ import numpy as np
 import torch
 
 from lcr_edge.errors import LCRError
+from lcr_edge.labels import CLIP_FRAMES, JESTER_FPS
 from lcr_edge.model import LCR
 from lcr_edge.model.checkpoint import load_checkpoint, save_checkpoint
 from lcr_edge.model.lcr import LCRConfig
 from lcr_edge.preprocess import Preprocess
 from lcr_edge.recording import set_warnings
-from lcr_edge.training.data import JESTER_FPS, Clip, ClipDataset, Sampling, jester_clips, make_loader
+from lcr_edge.training.data import Clip, ClipDataset, Sampling, jester_clips, make_loader
 from lcr_edge.training.evaluate import predict
 from lcr_edge.training.train import clip_loss
 
@@ -196,7 +197,7 @@ def finetune(cfg: FinetuneConfig, log=print, progress=None) -> dict:
     base_path = resolve_base(cfg.model)
     base, ckpt = load_checkpoint(base_path)
     samp = ckpt.get("sampling") or {}
-    sampling = Sampling(cfg.frames or samp.get("frames", 32), cfg.stride or samp.get("stride", 1),
+    sampling = Sampling(cfg.frames or samp.get("frames", CLIP_FRAMES), cfg.stride or samp.get("stride", 1),
                         JESTER_FPS)
     pre = Preprocess.from_dict(ckpt["preprocess"]) if "preprocess" in ckpt else Preprocess()
     split = split_clips(data, list(ckpt["labels"]), cfg.holdout, cfg.seed)

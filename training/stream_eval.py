@@ -22,9 +22,9 @@ import numpy as np
 
 from lcr_edge.errors import LCRError
 from lcr_edge.events import EventConfig, fire_events
-from lcr_edge.labels import IDLE_LABELS
+from lcr_edge.labels import IDLE_LABELS, JESTER_FPS
 
-SOURCE_FPS = 12.0  # render_stream draws at Jester's rate
+SOURCE_FPS = JESTER_FPS  # render_stream draws at Jester's rate
 
 
 def edit_distance(a: list[str], b: list[str]) -> int:

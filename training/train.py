@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from lcr_edge.errors import LCRError
 from lcr_edge.io import atomic_path
+from lcr_edge.labels import CLIP_FRAMES
 from lcr_edge.model import create_model, tube_mask
 from lcr_edge.model.checkpoint import read_checkpoint, save_checkpoint
 from lcr_edge.training.data import ClipDataset, epoch_order, make_loader
@@ -36,7 +37,7 @@ class TrainConfig:
     motion: str = "diff"  # diff (default: the model sees x_t - x_{t-1}) | none (eq. 1 literally)
     stem: str = "conv"  # conv (default: three small convolutions, docs/model.md) | patch (eq. 1)
     dim: int = 0  # override the variant's width (small experiments, tests); 0 = the variant's
-    frames: int = 32  # F frames a clip (paper: 32)
+    frames: int = CLIP_FRAMES  # F frames a clip (the paper's 32)
     stride: int = 1  # frames apart in the source video (1 = every frame, as the paper)
     epochs: int = 30
     batch: int = 8  # clips per step, per process

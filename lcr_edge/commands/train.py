@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from lcr_edge.labels import CLIP_FRAMES
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -17,7 +19,8 @@ def register(app: typer.Typer) -> None:
         head: str = typer.Option(None, help="max (default) | mean | cls (eq. 12 literally)."),
         motion: str = typer.Option(None, help="diff (default: patches of x_t - x_{t-1}) | none (eq. 1)."),
         stem: str = typer.Option(None, help="conv (default: ConvStem) | patch (eq. 1's 8x8 projection)."),
-        frames: int = typer.Option(None, help="Frames per clip (default 32, the paper's).", min=1),
+        frames: int = typer.Option(None, help=f"Frames per clip (default {CLIP_FRAMES}, the paper's).",
+                                   min=1),
         stride: int = typer.Option(None, help="Take every stride-th source frame (default 1)."),
         epochs: int = typer.Option(None, help="Epochs (default 30).", min=1),
         batch: int = typer.Option(None, "--batch", "--batch-size",
@@ -142,7 +145,7 @@ def predict_clips(model, data, split="validation", frames=None, backend="openvin
         return _predict_exported(model, data, split, frames, backend, batch, workers, quiet)
     net, ckpt = load_checkpoint(model)
     sampling = ckpt.get("sampling", {})
-    ds = ClipDataset.from_dir(data, split, frames or sampling.get("frames", 32), train=False,
+    ds = ClipDataset.from_dir(data, split, frames or sampling.get("frames", CLIP_FRAMES), train=False,
                               stride=sampling.get("stride", 1), labels=ckpt["labels"],
                               preprocess=Preprocess.from_dict(ckpt["preprocess"]))
     with tqdm(total=len(ds), desc="eval", leave=False, disable=quiet) as bar:
@@ -173,7 +176,7 @@ def _predict_exported(folder, data, split, frames, backend, batch, workers, quie
     pre = Preprocess.from_dict(meta)
 
     def dataset(stride):
-        return ClipDataset.from_dir(data, split, frames or sampling.get("frames", 32), train=False,
+        return ClipDataset.from_dir(data, split, frames or sampling.get("frames", CLIP_FRAMES), train=False,
                                     stride=stride, labels=meta["labels"], preprocess=pre)
 
     ds = dataset(1)

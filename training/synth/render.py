@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from lcr_edge.errors import LCRError
+from lcr_edge.labels import JESTER_FPS
 from lcr_edge.training.synth.camera import refresh_schedule
 from lcr_edge.training.synth.gestures import Ctx, Motion, motion_builder
 from lcr_edge.training.synth.hand import Pose
@@ -97,7 +98,7 @@ def _gesture_poses(motion: Motion, n: int) -> list[Pose | None]:
     return [motion.pose(i / max(1, n - 1)) for i in range(n)]
 
 
-def _render(rng, scene: Scene, style: Style, track: list[Pose | None], fps: float = 12.0):
+def _render(rng, scene: Scene, style: Style, track: list[Pose | None], fps: float = JESTER_FPS):
     """Frames of a pose track; with probability style.refresh the picture changes only a few
     times a second and the frames in between repeat it, as in a recorded webcam window."""
     shown = np.arange(len(track))
@@ -210,7 +211,7 @@ def render_stream(labels: list[str], seed: int, idle_frames: tuple[int, int] = (
     return _render(rng, scene, style, track), events
 
 
-def write_video(path: str | Path, frames: list[np.ndarray], fps: float = 12.0) -> Path:
+def write_video(path: str | Path, frames: list[np.ndarray], fps: float = JESTER_FPS) -> Path:
     """Write BGR frames to .mp4 (mp4v) or .avi (MJPG) with cv2.VideoWriter; returns the path.
 
     Jester was recorded at about 12 frames per second, hence the default fps."""
