@@ -8,6 +8,9 @@
     DIR/model_int8.xml|.bin, DIR/model_int8_stateful.xml|.bin   INT8 OpenVINO IR (from `quantize`)
     DIR/checkpoint.pt                the FP32 checkpoint, no optimizer state (torch backend, finetune)
 
+The model files are the rows of `FORMATS`, the one table that export, the runtime, `bench` and
+`info` read: which backend opens a file, at which precision, with the state inside or not.
+
 model.json carries everything downstream needs: variant and config, labels in order, the
 preprocessing (`Preprocess.to_dict()` keys at top level: input_size, mean, std, colour_order,
 edges), frame_rate, input/output/state names and shapes, precisions present, every file with its
@@ -20,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 from lcr_edge.errors import LCRError
 from lcr_edge.io import file_sha256, is_plain_name
@@ -31,15 +35,37 @@ CHECKPOINT = "checkpoint.pt"
 # OpenVINO IR keeps it in a variable named STATE_VARIABLE (zero initial value).
 STATE_IN, STATE_OUT, STATE_VARIABLE = "state", "new_state", "state"
 INPUTS, LOGITS = ("frame", "edge"), "logits"
-# (precision, kind) -> file name; OpenVINO IR files have a .bin beside the .xml.
-FILES = {
-    ("fp32", "onnx"): "model_fp32.onnx",
-    ("fp32", "openvino"): "model_fp32.xml",
-    ("fp32", "openvino_stateful"): "model_fp32_stateful.xml",
-    ("int8", "onnx"): "model_int8.onnx",
-    ("int8", "openvino"): "model_int8.xml",
-    ("int8", "openvino_stateful"): "model_int8_stateful.xml",
-}
+
+
+class Format(NamedTuple):
+    """One model file of an exported folder: who opens it, and where model.json lists it."""
+
+    backend: str  # the runtime backend that opens it
+    precision: str  # "int8" or "fp32"
+    stateful: bool  # the recurrent state stays inside the model (OpenVINO variables)
+    group: str  # model.json lists it as files[group][kind]
+    kind: str
+    file: str  # its name in the folder; an OpenVINO .xml has a .bin beside it
+
+
+# The formats table. Rows in order of preference: INT8 before FP32, and the first row of a
+# (backend, precision) is the one the runtime opens (OpenVINO: the stateful IR).
+FORMATS = tuple(Format(*row) for row in (
+    # backend      precision stateful group    kind                 file
+    ("openvino",    "int8", True,  "int8",  "openvino_stateful", "model_int8_stateful.xml"),
+    ("openvino",    "int8", False, "int8",  "openvino",          "model_int8.xml"),
+    ("onnxruntime", "int8", False, "int8",  "onnx",              "model_int8.onnx"),
+    ("openvino",    "fp32", True,  "fp32",  "openvino_stateful", "model_fp32_stateful.xml"),
+    ("openvino",    "fp32", False, "fp32",  "openvino",          "model_fp32.xml"),
+    ("onnxruntime", "fp32", False, "fp32",  "onnx",              "model_fp32.onnx"),
+    ("torch",       "fp32", False, "torch", "checkpoint",        CHECKPOINT),
+))
+BACKENDS = tuple(dict.fromkeys(f.backend for f in FORMATS))  # openvino, onnxruntime, torch
+PRECISIONS = ("int8", "fp32")
+FILES = {(f.group, f.kind): f.file for f in FORMATS}  # model.json's (group, kind) -> file name
+# `lcr-edge export --format` -> the backends whose FP32 files it writes (torch: the checkpoint)
+EXPORT_FORMATS = {"onnx": ("torch", "onnxruntime"), "openvino": ("torch", "openvino"),
+                  "all": ("torch", "onnxruntime", "openvino")}
 REQUIRED = ("format", "variant", "labels", "input_size", "mean", "std", "colour_order", "edges",
             "frame_rate", "inputs", "outputs", "state", "files")
 
@@ -134,18 +160,53 @@ def check_fields(meta: dict, path: Path) -> None:
                     raise LCRError(f"{path}: {where} lists {e['path']!r} without its sha256")
 
 
+def check_backend(name: str) -> str:
+    """The backend name if it is one of BACKENDS, else the one error every command gives."""
+    if name not in BACKENDS:
+        raise LCRError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return name
+
+
+def find_format(backend: str, precision: str, stateful: bool | None = None) -> Format:
+    """The row of a backend and precision: the first (the one the runtime opens), or the stateful
+    or the stateless one when `stateful` says which."""
+    rows = [f for f in FORMATS if f.backend == check_backend(backend)]
+    if precision not in {f.precision for f in rows}:
+        runs = " and ".join(p.upper() for p in PRECISIONS if p in {f.precision for f in rows})
+        raise LCRError(f"the {backend} backend runs {runs} only, not {precision}")
+    for f in rows:
+        if f.precision == precision and stateful in (None, f.stateful):
+            return f
+    raise LCRError(f"the {backend} backend has no {'stateful' if stateful else 'stateless'} "
+                   f"{precision} model")
+
+
+def is_listed(meta: dict, f: Format) -> bool:
+    """Whether model.json lists the row's file (`model_file` then checks it is there)."""
+    return f.kind in (meta["files"].get(f.group) or {})
+
+
+def runnable(meta: dict, backend: str) -> list[Format]:
+    """The files the runtime opens for `backend` that model.json lists, one per precision, best
+    first: what `bench` runs and the default precision is chosen from."""
+    runs = {f.precision for f in FORMATS if f.backend == check_backend(backend)}
+    opened = [find_format(backend, p) for p in PRECISIONS if p in runs]  # its first row of each
+    return [f for f in opened if is_listed(meta, f)]
+
+
 def precisions(meta: dict) -> list[str]:
     """Precisions with at least one model file listed, best (fastest) first."""
-    return [p for p in ("int8", "fp32") if meta["files"].get(p)]
+    return [p for p in PRECISIONS if meta["files"].get(p)]
 
 
-def model_file(folder, meta: dict, precision: str, kind: str, verify: bool = True) -> Path:
-    """The path of one model file, checked: listed, present (with its .bin), hash as recorded."""
+def model_file(folder, meta: dict, group: str, kind: str, verify: bool = True) -> Path:
+    """The path of the file model.json lists as files[group][kind] (a `Format` row's), checked:
+    listed, present (with its .bin), hash as recorded."""
     folder = Path(folder)
-    entry = meta["files"].get(precision, {}).get(kind)
+    entry = meta["files"].get(group, {}).get(kind)
     if entry is None:
         have = [f"{p}/{k}" for p, ks in meta["files"].items() for k in ks]
-        raise LCRError(f"{folder / METADATA}: no {precision} {kind} model in this folder "
+        raise LCRError(f"{folder / METADATA}: no {group} {kind} model in this folder "
                        f"(has: {', '.join(have) or 'none'})")
     for e in (entry, entry.get("bin")):
         if e is None:

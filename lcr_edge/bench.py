@@ -38,16 +38,8 @@ def synthetic_frames(n: int = 64, height: int = 100, width: int = 176, seed: int
 
 
 def configurations(meta: dict, backends: list[str]) -> list[tuple[str, str]]:
-    """(backend, precision) pairs the folder supports, INT8 first."""
-    out = []
-    for backend in backends:
-        if backend == "torch":
-            if meta["files"].get("torch"):
-                out.append(("torch", "fp32"))
-            continue
-        kind = "openvino_stateful" if backend == "openvino" else "onnx"
-        out += [(backend, p) for p in artifact.precisions(meta) if kind in meta["files"][p]]
-    return out
+    """(backend, precision) pairs the folder has the files for (`artifact.runnable`), INT8 first."""
+    return [(f.backend, f.precision) for b in backends for f in artifact.runnable(meta, b)]
 
 
 def _percentiles(ms: np.ndarray) -> dict:

@@ -21,14 +21,19 @@ import numpy as np
 from lcr_edge import artifact
 from lcr_edge.artifact import INPUTS, LOGITS, STATE_IN, STATE_OUT
 from lcr_edge.errors import LCRError
+from lcr_edge.labels import JESTER_FPS
 from lcr_edge.preprocess import Preprocess
-
-BACKENDS = ("openvino", "onnxruntime", "torch")
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = np.exp(logits - logits.max())
     return z / z.sum()
+
+
+def _model_path(folder, meta, backend: str, precision: str, verify: bool, stateful=None) -> Path:
+    """The file a backend opens (its row of `artifact.FORMATS`), checked against model.json."""
+    f = artifact.find_format(backend, precision, stateful)
+    return artifact.model_file(folder, meta, f.group, f.kind, verify)
 
 
 class _StateCarrier:
@@ -54,8 +59,7 @@ class OpenVINOBackend:
         decline_openvino_telemetry()
         import openvino as ov
 
-        kind = "openvino_stateful" if stateful else "openvino"
-        path = artifact.model_file(folder, meta, precision, kind, verify)
+        path = _model_path(folder, meta, self.name, precision, verify, stateful)
         config = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1,
                   # the CPU plugin runs FP32 layers in bf16 by default where the CPU has it
                   "INFERENCE_PRECISION_HINT": "f32"}
@@ -112,7 +116,7 @@ class OnnxRuntimeBackend:
     def __init__(self, folder, meta, precision, threads=None, verify=True):
         import onnxruntime as ort
 
-        path = artifact.model_file(folder, meta, precision, "onnx", verify)
+        path = _model_path(folder, meta, self.name, precision, verify)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.inter_op_num_threads = 1
@@ -151,11 +155,9 @@ class TorchBackend:
 
         from lcr_edge.model.checkpoint import load_checkpoint
 
-        if precision != "fp32":
-            raise LCRError(f"the torch backend runs FP32 only, not {precision}")
+        artifact.find_format(self.name, precision)  # FP32 only
         if checkpoint is None:
-            checkpoint = artifact.model_file(folder, {"files": {"fp32": meta["files"].get(
-                "torch", {})}}, "fp32", "checkpoint", verify)
+            checkpoint = _model_path(folder, meta, self.name, precision, verify)
         if threads:
             torch.set_num_threads(int(threads))
         self.torch = torch
@@ -191,19 +193,16 @@ def _check_ports(path, meta, inputs: dict, outputs: dict, stateful: bool):
 
 def open_backend(folder, backend: str, precision: str, threads=None, verify=True, **kw):
     """One backend object with `infer(frame, edge) -> logits [K]` and `reset()`."""
-    meta = artifact.read_metadata(folder)
     cls = {"openvino": OpenVINOBackend, "onnxruntime": OnnxRuntimeBackend,
-           "torch": TorchBackend}.get(backend)
-    if cls is None:
-        raise LCRError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+           "torch": TorchBackend}[artifact.check_backend(backend)]
+    meta = artifact.read_metadata(folder)
     return cls(Path(folder), meta, precision, threads=threads, verify=verify, **kw)
 
 
 def default_precision(meta: dict, backend: str) -> str:
-    """INT8 where the folder has that backend's INT8 file, else FP32."""
-    kind = {"openvino": "openvino_stateful", "onnxruntime": "onnx"}.get(backend)
-    have = [p for p in artifact.precisions(meta) if kind in meta["files"].get(p, {})]
-    return have[0] if have else "fp32"
+    """INT8 where the folder has the INT8 file that backend opens, else FP32."""
+    have = artifact.runnable(meta, backend)
+    return have[0].precision if have else "fp32"
 
 
 def _trained_horizon(meta: dict) -> int:
@@ -243,13 +242,12 @@ class Recognizer:
         For backend="torch", artifact_dir may also be a checkpoint (.pt) file. horizon None: the
         clip length the model was trained on (model.json `sampling.frames`), else 0."""
         path = Path(artifact_dir)
-        if backend == "torch" and path.is_file():
+        if artifact.check_backend(backend) == "torch" and path.is_file():
             return cls._from_checkpoint(path, threads, horizon)
         meta = artifact.read_metadata(path)
-        if backend not in BACKENDS:
-            raise LCRError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        if precision not in (None, "int8", "fp32"):
-            raise LCRError(f"precision must be int8, fp32 or None, got {precision!r}")
+        if precision not in (None, *artifact.PRECISIONS):
+            raise LCRError(f"precision must be {', '.join(artifact.PRECISIONS)} or None, "
+                           f"got {precision!r}")
         if precision is None:
             precision = default_precision(meta, backend)
         if horizon is None:
@@ -267,7 +265,7 @@ class Recognizer:
         ckpt = read_checkpoint(path)
         sampling = ckpt.get("sampling") or {}
         meta = {"labels": ckpt["labels"],
-                "frame_rate": sampling.get("frame_rate") or ckpt.get("frame_rate", 12.0),
+                "frame_rate": sampling.get("frame_rate") or ckpt.get("frame_rate", JESTER_FPS),
                 "variant": ckpt["config"].get("variant"), "sampling": sampling,
                 **ckpt.get("preprocess", {})}
         if "input_size" not in meta:

@@ -25,8 +25,9 @@ import torch
 from lcr_edge import __version__
 from lcr_edge.artifact import (
     CHECKPOINT,
-    FILES,
+    EXPORT_FORMATS,
     FORMAT,
+    FORMATS,
     INPUTS,
     LOGITS,
     METADATA,
@@ -34,16 +35,17 @@ from lcr_edge.artifact import (
     STATE_OUT,
     STATE_VARIABLE,
     file_entry,
+    find_format,
 )
 from lcr_edge.errors import LCRError
 from lcr_edge.io import remove_leftovers, write_json
+from lcr_edge.labels import JESTER_FPS
 from lcr_edge.model import LCR, count_macs
 from lcr_edge.model.checkpoint import file_sha256
 from lcr_edge.preprocess import Preprocess
 from lcr_edge.quantize.step import StepModule, example_inputs, rollout
 
 OPSET = 18
-JESTER_FPS = 12.0  # Jester's recording rate; the model's recurrence is tuned to it
 
 
 def export_onnx(module: torch.nn.Module, inputs: tuple, path: Path) -> Path:
@@ -118,8 +120,8 @@ def onnx_to_openvino(onnx_path: Path, folder: Path, precision: str) -> None:
     import openvino as ov
 
     model = ov.convert_model(str(onnx_path))
-    save_ir(model, folder / FILES[(precision, "openvino")])
-    save_ir(make_stateful(model), folder / FILES[(precision, "openvino_stateful")])
+    save_ir(model, folder / find_format("openvino", precision, stateful=False).file)
+    save_ir(make_stateful(model), folder / find_format("openvino", precision, stateful=True).file)
 
 
 def parity(folder: Path, step: torch.nn.Module, precision: str, model: LCR, frames: int = 8) -> dict:
@@ -198,20 +200,20 @@ def publish(staged: Path, out: Path, meta: dict, names: list[str]) -> dict:
         os.replace(staged / name, out / name)
         if name.endswith(".xml"):
             os.replace(staged / (name[:-4] + ".bin"), out / (name[:-4] + ".bin"))
-    for (precision, kind), name in FILES.items():
-        if name in names:
-            meta["files"].setdefault(precision, {})[kind] = file_entry(out, name)
-    if CHECKPOINT in names:
-        meta["files"]["torch"] = {"checkpoint": file_entry(out, CHECKPOINT)}
+    for f in FORMATS:
+        if f.file in names:
+            meta["files"].setdefault(f.group, {})[f.kind] = file_entry(out, f.file)
     write_json(out / METADATA, meta)
     return meta
 
 
 def export_fp32(model: LCR, ckpt: dict, ckpt_path: Path, out: Path, formats: str = "all",
                 frame_rate: float | None = None, accuracy: dict | None = None) -> dict:
-    """Write the FP32 artifact folder; returns model.json's content."""
-    if formats not in ("onnx", "openvino", "all"):
-        raise LCRError(f"--format must be onnx, openvino or all, got {formats!r}")
+    """Write the FP32 artifact folder; returns model.json's content. formats: a key of
+    `EXPORT_FORMATS`, the backends whose files to write."""
+    if formats not in EXPORT_FORMATS:
+        raise LCRError(f"--format must be {', '.join(EXPORT_FORMATS)}, got {formats!r}")
+    backends = EXPORT_FORMATS[formats]
     model = model.eval()
     check_finite(model, ckpt_path)
     step = StepModule(model)
@@ -219,15 +221,13 @@ def export_fp32(model: LCR, ckpt: dict, ckpt_path: Path, out: Path, formats: str
     if accuracy:
         meta["accuracy"]["fp32"] = accuracy
     with staging(out) as tmp:
-        names = [CHECKPOINT]
         write_inference_checkpoint(ckpt, tmp / CHECKPOINT)
-        onnx_path = export_onnx(step, example_inputs(model), tmp / FILES[("fp32", "onnx")])
-        if formats in ("onnx", "all"):
-            names.append(onnx_path.name)
-        if formats in ("openvino", "all"):
+        # the OpenVINO IR is converted from the ONNX file: it is written either way
+        onnx_path = export_onnx(step, example_inputs(model), tmp / find_format("onnxruntime", "fp32").file)
+        if "openvino" in backends:
             onnx_to_openvino(onnx_path, tmp, "fp32")
-            names += [FILES[("fp32", "openvino")], FILES[("fp32", "openvino_stateful")]]
-        if formats == "openvino":
+        names = [f.file for f in FORMATS if f.precision == "fp32" and f.backend in backends]
+        if onnx_path.name not in names:
             onnx_path.unlink()
         old = _keep_int8(out)  # a later FP32 re-export drops INT8 files made from other weights
         meta = publish(tmp, out, meta, names)
@@ -265,6 +265,6 @@ def write_inference_checkpoint(ckpt: dict, path: Path) -> None:
 
 def _keep_int8(out: Path) -> list[str]:
     """INT8 files in out that the new model.json will not list (they belong to older weights)."""
-    names = [n for (p, _), n in FILES.items() if p == "int8"]
+    names = [f.file for f in FORMATS if f.precision == "int8"]
     return [n for n in names + [n[:-4] + ".bin" for n in names if n.endswith(".xml")]
             if (out / n).exists()]

@@ -16,17 +16,17 @@ from pathlib import Path
 
 import torch
 
-from lcr_edge.artifact import FILES, METADATA, file_entry
+from lcr_edge.artifact import FILES, FORMATS, METADATA, file_entry
 from lcr_edge.io import write_json
+from lcr_edge.labels import CLIP_FRAMES
 from lcr_edge.model.checkpoint import load_checkpoint
 from lcr_edge.quantize import evaluate, qat
 from lcr_edge.quantize.export import (
     export_fp32,
     export_onnx,
-    make_stateful,
+    onnx_to_openvino,
     parity,
     publish,
-    save_ir,
     staging,
 )
 from lcr_edge.quantize.step import StepModule, example_inputs
@@ -41,7 +41,7 @@ class QuantizeConfig:
     holdout: int = 64  # training clips QAT never trains on; it keeps the step best on them
     check_every: int = 25  # QAT batches between two holdout checks
     batch_size: int = 8
-    frames: int | None = None  # frames per clip; None: the checkpoint's training setting, else 32
+    frames: int | None = None  # frames per clip; None: the checkpoint's training setting, else CLIP_FRAMES
     calibration: int = 256  # (frame, edge, state) triples for NNCF's range statistics
     train_limit: int | None = None  # at most this many training clips
     val_limit: int | None = None  # at most this many validation clips
@@ -51,13 +51,10 @@ class QuantizeConfig:
 
 
 def _export_int8(native, model, folder: Path) -> None:
-    """Fake-quantized step (torch.fake_quantize) -> INT8 ONNX (QDQ) + IR stateless and stateful."""
-    import openvino as ov
-
+    """Fake-quantized step (torch.fake_quantize) -> INT8 ONNX (QDQ) + IR stateless and stateful
+    (OpenVINO turns the QDQ pairs into FakeQuantize: INT8 kernels)."""
     onnx_path = export_onnx(native, example_inputs(model), folder / FILES[("int8", "onnx")])
-    ir = ov.convert_model(str(onnx_path))  # QDQ pairs become FakeQuantize: INT8 kernels
-    save_ir(ir, folder / FILES[("int8", "openvino")])
-    save_ir(make_stateful(ir), folder / FILES[("int8", "openvino_stateful")])
+    onnx_to_openvino(onnx_path, folder, "int8")
 
 
 def _openvino_probs(folder: Path, loader, threads=None):
@@ -80,7 +77,7 @@ def quantize_checkpoint(ckpt_path: Path, data: Path, out: Path, cfg: QuantizeCon
     model, ckpt = load_checkpoint(ckpt_path)
     if cfg.frames is None:
         cfg.frames = int((ckpt.get("sampling") or ckpt.get("train_config") or {}).get("frames")
-                         or 32)
+                         or CLIP_FRAMES)
     val = evaluate.validation_loader(data, ckpt, cfg.val_limit, cfg.frames, cfg.batch_size,
                                      cfg.workers)
     holdout = cfg.holdout if cfg.epochs > 0 else 0
@@ -141,7 +138,7 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
     name = "qat_int8" if cfg.epochs > 0 else "ptq_int8"
     with staging(out) as tmp:
         _export_int8(native, model, tmp)
-        names = [FILES[("int8", k)] for k in ("onnx", "openvino", "openvino_stateful")]
+        names = [f.file for f in FORMATS if f.precision == "int8"]
         meta = publish(tmp, out, meta, names)
     if cfg.epochs > 0 and val is not None:
         q_probs, _ = _openvino_probs(out, val)

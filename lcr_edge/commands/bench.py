@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from lcr_edge import artifact
+
 
 def _table(rows: list[dict], peak: dict | None) -> list[str]:
     lines = [f"{'backend':<12} {'prec':<5} {'median':>7} {'p90':>7} {'p99':>7} | {'prep':>5} "
@@ -44,7 +46,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def bench(
         model: Path = typer.Option(..., "--model", "-m", help="Exported model folder."),
-        backend: list[str] = typer.Option(["openvino", "onnxruntime", "torch"], "--backend",
+        backend: list[str] = typer.Option(list(artifact.BACKENDS), "--backend",
                                           help="Backend(s) to run (repeatable)."),
         precision: list[str] = typer.Option(None, "--precision",
                                             help="int8 and/or fp32 (default: all present)."),
@@ -63,7 +65,6 @@ def register(app: typer.Typer) -> None:
     ):
         """Benchmark every backend/precision of a model folder, frame by frame, single stream.
         Each configuration runs in its own process. Latency = preprocess + edges + inference."""
-        from lcr_edge import artifact
         from lcr_edge.bench import (
             benchmark_app,
             configurations,
@@ -91,11 +92,11 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"skipping torch: {exc}", err=True)
         peak_rates = matmul_peak(threads) if peak else None
         cross = {}
-        if bench_app:
-            for p in artifact.precisions(meta):
-                if "openvino" in meta["files"][p]:
-                    path = artifact.model_file(model, meta, p, "openvino")
-                    cross[p] = benchmark_app(str(path), threads)
+        if bench_app:  # benchmark_app feeds random inputs, the state too: the stateless IR
+            for f in artifact.FORMATS:
+                if f.backend == "openvino" and not f.stateful and artifact.is_listed(meta, f):
+                    path = artifact.model_file(model, meta, f.group, f.kind)
+                    cross[f.precision] = benchmark_app(str(path), threads)
         profiles = []
         if profile:
             for b, p in configs:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import typer
 
+from lcr_edge.artifact import EXPORT_FORMATS
+from lcr_edge.labels import JESTER_FPS
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -17,10 +20,11 @@ def register(app: typer.Typer) -> None:
         model: Path = typer.Option(None, "--model", "-m", help="The checkpoint, as other "
                                    "commands take it (same as the CHECKPOINT argument)."),
         out: Path = typer.Option(..., "--out", "-o", help="Artifact folder to write (created)."),
-        fmt: str = typer.Option("all", "--format", help="onnx, openvino or all."),
+        fmt: str = typer.Option("all", "--format", help=f"{', '.join(EXPORT_FORMATS)}: the "
+                                "files of which backends to write (`lcr-edge info` lists them)."),
         frame_rate: float = typer.Option(None, "--frame-rate",
-                                         help="Frames per second the model expects "
-                                              "[default: the checkpoint's, else 12 (Jester)]."),
+                                         help="Frames per second the model expects [default: the "
+                                              f"checkpoint's, else {JESTER_FPS:g} (Jester)]."),
         data: Path = typer.Option(None, "--data", help="Dataset folder (Jester layout): measure "
                                   "validation top-1 and record it in model.json."),
         limit: int = typer.Option(None, "--limit", help="With --data: at most this many "
@@ -39,10 +43,13 @@ def register(app: typer.Typer) -> None:
         model, ckpt = load_checkpoint(checkpoint)
         accuracy = None
         if data is not None:
-            from lcr_edge.quantize.evaluate import evaluate_torch, validation_loader
+            from lcr_edge.labels import CLIP_FRAMES
+            from lcr_edge.quantize.step import StepModule
+            from lcr_edge.training.data import clips_for_model, make_loader
+            from lcr_edge.training.evaluate import predict, step_probs
 
-            loader = validation_loader(data, ckpt, limit=limit)
-            accuracy = evaluate_torch(model, loader)
+            clips = clips_for_model(data, "validation", ckpt, CLIP_FRAMES, limit=limit)
+            accuracy = predict(step_probs(StepModule(model)), make_loader(clips)).summary()
         meta = export_fp32(model, ckpt, checkpoint, out, fmt, frame_rate, accuracy)
         if as_json:
             typer.echo(json.dumps(meta, indent=2))

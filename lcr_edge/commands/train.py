@@ -90,6 +90,9 @@ def register(app: typer.Typer) -> None:
     ):
         """Clip accuracy (top-1/top-5 with the paper's score and the last frame's, per class, a
         confusion PNG), or with --stream the event accuracy and false fires users feel."""
+        from lcr_edge.artifact import check_backend
+
+        check_backend(backend)  # whatever the model: one message for every command
         if stream:
             _eval_stream(model, streams, gestures, seed, style, profile, backend, as_json, horizon)
             return
