@@ -31,11 +31,11 @@ from lcr_edge.training.evaluate import predict
 @dataclass
 class TrainConfig:
     data: str = ""
-    variant: str = "lcr-s"
-    cell: str = "bounded"
-    head: str = "max"  # max (default) | mean | cls (eq. 12 literally); docs/training.md says why
-    motion: str = "diff"  # diff (default: the model sees x_t - x_{t-1}) | none (eq. 1 literally)
-    stem: str = "conv"  # conv (default: three small convolutions, docs/model.md) | patch (eq. 1)
+    variant: str = "lcr-s"  # a name of lcr_edge.model.VARIANTS: its recipe gives the next four
+    cell: str = ""  # "" = the variant's | bounded | paper (eq. 10 literally)
+    head: str = ""  # "" = the variant's | max | mean | cls (eq. 12 literally); docs/training.md says why
+    motion: str = ""  # "" = the variant's | diff (the model sees x_t - x_{t-1}) | none (eq. 1 literally)
+    stem: str = ""  # "" = the variant's | conv (three small convolutions, docs/model.md) | patch (eq. 1)
     dim: int = 0  # override the variant's width (small experiments, tests); 0 = the variant's
     frames: int = CLIP_FRAMES  # F frames a clip (the paper's 32)
     stride: int = 1  # frames apart in the source video (1 = every frame, as the paper)
@@ -210,10 +210,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
                                      seed=cfg.seed, jitter=cfg.jitter, flip=cfg.flip)
     val_set = ClipDataset.from_dir(cfg.data, "validation", cfg.frames, train=False, stride=cfg.stride,
                                    labels=train_set.labels)
-    overrides = {"dim": cfg.dim} if cfg.dim else {}
-    model = create_model(cfg.variant, num_classes=len(train_set.labels), cell=cfg.cell,
-                         head=cfg.head, motion=cfg.motion, stem=cfg.stem,
-                         **overrides).to(device)
+    overrides = {k: getattr(cfg, k) for k in ("dim", "cell", "head", "motion", "stem") if getattr(cfg, k)}
+    model = create_model(cfg.variant, num_classes=len(train_set.labels), **overrides).to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
@@ -294,8 +292,9 @@ def train(cfg: TrainConfig, log=print) -> dict:
         with atomic_path(out / "config.toml") as tmp:
             tmp.write_text(cfg.to_toml())
         how = ", compiled" if compiled else ""
-        log(f"{cfg.variant} ({model.num_params() / 1e6:.2f} M params, {cfg.cell} cell, {cfg.head} head, "
-            f"motion {cfg.motion}, {cfg.stem} stem{how}) on {device} x {world}: {len(train_set)} train / "
+        m = model.config
+        log(f"{cfg.variant} ({model.num_params() / 1e6:.2f} M params, {m.cell} cell, {m.head} head, "
+            f"motion {m.motion}, {m.stem} stem{how}) on {device} x {world}: {len(train_set)} train / "
             f"{len(val_set)} validation clips, {len(train_set.labels)} classes, {cfg.frames} frames "
             f"stride {cfg.stride} ({sampling['frame_rate']:.1f} fps)")
 

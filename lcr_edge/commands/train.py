@@ -14,11 +14,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def train(
         data: Path = typer.Option(None, "--data", help="Dataset folder: Jester layout or <label>/*.mp4."),
-        variant: str = typer.Option(None, help="lcr-s | lcr | lcr-l (default lcr-s)."),
-        cell: str = typer.Option(None, help="bounded (default) | paper (eq. 10 literally)."),
-        head: str = typer.Option(None, help="max (default) | mean | cls (eq. 12 literally)."),
-        motion: str = typer.Option(None, help="diff (default: patches of x_t - x_{t-1}) | none (eq. 1)."),
-        stem: str = typer.Option(None, help="conv (default: ConvStem) | patch (eq. 1's 8x8 projection)."),
+        variant: str = typer.Option(None, help="lcr-s | lcr | lcr-l (default lcr-s), or lcr-s-paper | "
+                                    "lcr-paper | lcr-l-paper: the paper's recipe as written."),
+        cell: str = typer.Option(None, help="bounded | paper (eq. 10 literally) [default: the variant's]."),
+        head: str = typer.Option(None, help="max | mean | cls (eq. 12 literally) [default: the variant's]."),
+        motion: str = typer.Option(None, help="diff (x_t - x_t-1) | none (eq. 1) [default: the variant's]."),
+        stem: str = typer.Option(None, help="conv (ConvStem) | patch (eq. 1) [default: the variant's]."),
         frames: int = typer.Option(None, help=f"Frames per clip (default {CLIP_FRAMES}, the paper's).",
                                    min=1),
         stride: int = typer.Option(None, help="Take every stride-th source frame (default 1)."),

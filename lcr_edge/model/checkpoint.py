@@ -63,8 +63,9 @@ def load_checkpoint(path, device="cpu") -> tuple[LCR, dict]:
     """-> (model in eval mode, the checkpoint dict)."""
     ckpt = read_checkpoint(path)
     try:
-        # saved before the head option existed: those models were trained with the CLS head
-        config = {"head": "cls", **ckpt["config"]}
+        # saved before the head, motion or stem option existed: trained with the CLS head on the
+        # patches of x_t by eq. 1's projection (not LCRConfig's defaults, the recipe of today)
+        config = {"head": "cls", "motion": "none", "stem": "patch", **ckpt["config"]}
         model = LCR(LCRConfig(**config))
         model.load_state_dict(ckpt["model"])
     except (TypeError, KeyError, RuntimeError) as exc:

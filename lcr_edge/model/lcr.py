@@ -10,12 +10,13 @@ H_t of the unit below after that), E_t the edge tokens and (H, C) the unit's sta
       or  f = sigmoid(E_t + b_f); C_t = f*C_{t-1} + (1-f)*tanh(A_t)   ("bounded" cell)
     H_t = tanh(C_t) * sigmoid(A_t)                            eq. 11
     logits = W_class LN(concat(H_t[CLS], C_t[CLS])) of the last unit   eq. 12 (head="cls")
-      or   W_class LN(concat(mean H_t, mean C_t))                      (head="mean", default)
-      or   W_class LN(concat(max H_t, max C_t))                        (head="max")
+      or   W_class LN(concat(mean H_t, mean C_t))                      (head="mean")
+      or   W_class LN(concat(max H_t, max C_t))                        (head="max", default)
 
-The frame tokens X_t are the patches of x_t (eq. 1, motion="none", default) or of x_t - x_{t-1}
-(motion="diff", what `lcr-edge train` uses: docs/model.md, departure 4); with "diff" the state holds
-the previous frame's patches too.
+The frame tokens X_t are the patches of x_t (eq. 1, motion="none") or of x_t - x_{t-1}
+(motion="diff", the default: docs/model.md, departure 4); with "diff" the state holds the previous
+frame's patches too. `create_model("lcr-s")` builds the recipe `lcr-edge train` trains (LCRConfig's
+defaults), `create_model("lcr-s-paper")` the paper's as written (PAPER_RECIPE).
 
 `forward(frames, edges)` (training) batches what does not depend on the state (the patch and edge
 embeddings) over all frames, then runs the recurrence; `step(frame, edge, state)`
@@ -45,10 +46,12 @@ class LCRConfig:
     depth: int = 2  # stacked LCR units, each with its own (H, C)
     heads: int = 4  # Bi-WKV heads; head size N = dim / heads
     mlp_ratio: int = 4  # channel-mix hidden width = mlp_ratio * dim
-    cell: str = "bounded"  # "paper" (eq. 10 literally) or "bounded" (convex forget gate)
-    head: str = "mean"  # "cls" (eq. 12: H, C of the CLS token), "mean" or "max" over all tokens
-    motion: str = "none"  # "none" (eq. 1: patches of x_t) or "diff" (patches of x_t - x_{t-1})
-    stem: str = "patch"  # "patch" (eq. 1: one P x P linear patch embedding) or "conv" (ConvStem)
+    # The recipe: these defaults are the one `lcr-edge train` trains and the bundled model ships
+    # (docs/model.md, departures 2-5); PAPER_RECIPE is the paper's literal one.
+    cell: str = "bounded"  # "bounded" (convex forget gate) or "paper" (eq. 10 literally)
+    head: str = "max"  # "max" or "mean" over all tokens, or "cls" (eq. 12: H, C of the CLS token)
+    motion: str = "diff"  # "diff" (patches of x_t - x_{t-1}) or "none" (eq. 1: patches of x_t)
+    stem: str = "conv"  # "conv" (ConvStem) or "patch" (eq. 1: one P x P linear patch embedding)
 
     def __post_init__(self):
         if self.cell not in ("paper", "bounded"):
@@ -90,19 +93,28 @@ class LCRConfig:
 
 
 # Paper Table 1, the 112x112 / patch 8 models for Jester, with the paper's parameter counts.
-VARIANTS: dict[str, dict] = {
+SIZES: dict[str, dict] = {
     "lcr-s": dict(dim=192, depth=1, heads=4),
     "lcr": dict(dim=384, depth=2, heads=4),
     "lcr-l": dict(dim=384, depth=4, heads=4),
 }
 PAPER_PARAMS_M = {"lcr-s": 0.82, "lcr": 5.14, "lcr-l": 9.97}
+# The paper's recipe as written: eq. 10's cell, eq. 12's CLS head, eq. 1's 8 x 8 projection of x_t.
+PAPER_RECIPE = dict(cell="paper", head="cls", motion="none", stem="patch")
+# The registry: each size with the recipe that ships ("lcr-s", LCRConfig's defaults) and with the
+# paper's ("lcr-s-paper").
+VARIANTS: dict[str, dict] = {**SIZES, **{f"{name}-paper": {**size, **PAPER_RECIPE}
+                                         for name, size in SIZES.items()}}
 
 
 def create_model(name: str = "lcr", **overrides) -> LCR:
     """A named variant from the registry, with config fields overridden.
 
-    >>> create_model("lcr-s", num_classes=5).config.dim
-    192
+    >>> m = create_model("lcr-s", num_classes=5).config
+    >>> m.dim, m.head, m.motion, m.stem
+    (192, 'max', 'diff', 'conv')
+    >>> create_model("lcr-s-paper").config.head
+    'cls'
     """
     if name not in VARIANTS:
         raise LCRError(f"unknown variant {name!r}; choose one of {', '.join(VARIANTS)}")
@@ -343,7 +355,7 @@ class LCR(nn.Module):
 
     def classify(self, h: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """Eq. 12 on the last unit's state: H and C of the CLS token (head="cls"), or averaged over
-        all tokens (head="mean", the default: the CLS token sees the patches only through Bi-WKV's
+        all tokens (head="mean"; the CLS token sees the patches only through Bi-WKV's
         linear pooling and learned nothing in 150 steps of a task the mean head solves; docs/model.md)."""
         if self.config.head == "cls":
             h, c = h[:, -1], c[:, -1]

@@ -89,7 +89,7 @@ def test_motion_diff_cancels_a_static_background():
     frames, edges = clip(1, 2, seed=4)
     background = torch.randn(1, 3, 112, 112)
     for motion in ("diff", "none"):
-        model = create_model("lcr-s", num_classes=5, motion=motion)
+        model = create_model("lcr-s", num_classes=5, motion=motion, stem="patch")  # a linear stem
         with torch.no_grad():
             def tokens(f0, f1, model=model):
                 return model.embed(model.patches(f1), edges[:, 1], previous=model.patches(f0))[0]
@@ -187,7 +187,7 @@ def test_tube_mask_is_one_mask_per_clip_with_the_right_ratio():
 
 
 def test_count_macs_matches_the_linear_layers_by_hand():
-    model = create_model("lcr-s")
+    model = create_model("lcr-s-paper")  # eq. 1's patch projection, counted below
     C, T = 192, 197
     linear = T * (2 * C * C * 2 + C * C * 3 + C * C + 4 * C * C * 2)  # R,G (2C->C); K,V,out; channel mix
     conv = 196 * (3 * 64 * C + 64 * C)
@@ -224,7 +224,8 @@ def test_bad_input_raises_one_clear_error(bad):
 
 
 def test_unknown_variant_and_bad_config():
-    with pytest.raises(LCRError, match="unknown variant 'lcr-xxl'; choose one of lcr-s, lcr, lcr-l"):
+    with pytest.raises(LCRError, match="unknown variant 'lcr-xxl'; choose one of lcr-s, lcr, lcr-l, "
+                                       "lcr-s-paper, lcr-paper, lcr-l-paper"):
         create_model("lcr-xxl")
     with pytest.raises(LCRError, match="unknown config field"):
         create_model("lcr", width=3)
