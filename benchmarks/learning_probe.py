@@ -87,7 +87,8 @@ def run(a) -> None:
         def logits(x, e):  # one clip score, repeated so the loss below reads the same
             return net(torch.cat([x, e], 2).transpose(1, 2))[:, None].expand(-1, a.last, -1)
     else:
-        net = create_model(a.model, num_classes=a.classes, head=a.pool, cell=a.cell, motion=a.motion)
+        net = create_model(a.model, num_classes=a.classes, head=a.pool, cell=a.cell, motion=a.motion,
+                           stem="patch")  # the stem docs/model.md measured the probe with
         logits = net
     print(f"{a.model}: {sum(p.numel() for p in net.parameters()) / 1e6:.3f} M params, "
           f"{len(Y)} train / {len(Yv)} val clips, {a.classes} classes", flush=True)
