@@ -108,15 +108,13 @@ def summary(probs: np.ndarray, targets: np.ndarray, window: int) -> dict:
 def predict_step(step, loader) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame probabilities [N,F,K] and targets [N] from a step module (FP32 or fake-quant),
     state carried, batched over clips."""
+    from lcr_edge.model.lcr import rollout
+
     step.eval()
     probs, targets = [], []
     for frames, edges, labels in triples(loader):
-        state = step.model.initial_state(frames.shape[0]) if hasattr(step, "model") else None
-        out = []
-        for t in range(frames.shape[1]):
-            logits, state = step(frames[:, t], edges[:, t], state)
-            out.append(torch.softmax(logits.float(), -1))
-        probs.append(torch.stack(out, 1).numpy())
+        logits, _ = rollout(step, frames, edges)
+        probs.append(torch.softmax(logits.float(), -1).numpy())
         targets.append(labels.numpy())
     return _cat(probs, targets)
 

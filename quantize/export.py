@@ -42,8 +42,9 @@ from lcr_edge.io import remove_leftovers, write_json
 from lcr_edge.labels import JESTER_FPS
 from lcr_edge.model import LCR, count_macs
 from lcr_edge.model.checkpoint import file_sha256
+from lcr_edge.model.lcr import rollout
 from lcr_edge.preprocess import Preprocess
-from lcr_edge.quantize.step import StepModule, example_inputs, rollout
+from lcr_edge.quantize.step import StepModule, example_inputs
 
 OPSET = 18
 
@@ -134,7 +135,8 @@ def parity(folder: Path, step: torch.nn.Module, precision: str, model: LCR, fram
     S = model.config.image_size
     x = torch.randn(frames, 3, S, S, generator=g)
     e = (torch.rand(frames, 1, S, S, generator=g) > 0.85).float()
-    ref = rollout(step, x, e, model.initial_state(1)).numpy()
+    with torch.no_grad():
+        ref = rollout(step, x[None], e[None], model.initial_state(1))[0][0].numpy()
     out = {}
     for backend in ("onnxruntime", "openvino"):
         b = open_backend(folder, backend, precision, threads=None, verify=False)

@@ -21,26 +21,31 @@ import torch
 import torch.nn.functional as F
 
 from lcr_edge.model import LCR
+from lcr_edge.model.lcr import rollout
 from lcr_edge.quantize.step import StepModule
 
 
 def calibration_items(model: LCR, batches: Iterable, max_items: int = 200, every: int = 4):
     """(frame [1,3,S,S], edge [1,1,S,S], state) triples with realistic states: the FP32 model is
     rolled over each clip and every `every`-th frame is kept (state = the one entering it)."""
-    items = []
+    items, seen = [], 0
     device = next(model.parameters()).device
+
+    def noting(frame, edge, state):  # model.step, keeping every `every`-th frame of the clip
+        nonlocal seen
+        if seen % every == 0 and len(items) < max_items:
+            items.append((frame, edge, state))
+        seen += 1
+        return model.step(frame, edge, state)
+
     with torch.no_grad():
         for frames, edges, _ in batches:
             frames, edges = frames.to(device), edges.to(device)
             for b in range(frames.shape[0]):
-                state = model.initial_state(1, device)
-                for t in range(frames.shape[1]):
-                    x, e = frames[b, t][None], edges[b, t][None]
-                    if t % every == 0:
-                        items.append((x, e, state))
-                        if len(items) >= max_items:
-                            return items
-                    _, state = model.step(x, e, state)
+                if len(items) >= max_items:
+                    return items
+                seen = 0
+                rollout(noting, frames[b : b + 1], edges[b : b + 1], model.initial_state(1, device))
     return items
 
 
@@ -65,18 +70,6 @@ def quantize_ptq(model: LCR, items: list, wkv_int8: bool = False) -> torch.nn.Mo
                          ignored_scope=None if wkv_int8 else ignored_scope())
 
 
-def run_clip(step, frames, edges) -> torch.Tensor:
-    """A step module over whole clips, state carried: frames [B,F,3,S,S], edges [B,F,1,S,S]
-    -> logits [B,F,K]."""
-    B, Fr = frames.shape[:2]
-    state = step.model.initial_state(B, frames.device)
-    logits = []
-    for t in range(Fr):
-        lg, state = step(frames[:, t], edges[:, t], state)
-        logits.append(lg)
-    return torch.stack(logits, 1)
-
-
 def clip_loss(step, frames, edges, labels, smoothing: float = 0.1, skip: int = 0, teacher=None,
               distill: float = 0.0):
     """Loss over the logits of the frames after `skip`, state carried -> (loss, logits [B,F,K]).
@@ -84,7 +77,7 @@ def clip_loss(step, frames, edges, labels, smoothing: float = 0.1, skip: int = 0
     (1 - distill) x label-smoothed cross-entropy + distill x KL(teacher || student) per frame,
     the teacher being the FP32 step module: distillation asks INT8 to answer as FP32 does, which is
     what quantization should preserve, instead of re-fitting the labels of the training split."""
-    logits = run_clip(step, frames, edges)
+    logits, _ = rollout(step, frames, edges)
     used = logits[:, skip:].reshape(-1, logits.shape[-1])
     loss = used.new_zeros(())
     if distill < 1.0:
@@ -92,7 +85,7 @@ def clip_loss(step, frames, edges, labels, smoothing: float = 0.1, skip: int = 0
         loss = loss + (1.0 - distill) * F.cross_entropy(used, target, label_smoothing=smoothing)
     if distill > 0.0:
         with torch.no_grad():
-            soft = torch.softmax(run_clip(teacher, frames, edges)[:, skip:], -1)
+            soft = torch.softmax(rollout(teacher, frames, edges)[0][:, skip:], -1)
         loss = loss + distill * F.kl_div(F.log_softmax(used, -1), soft.reshape(used.shape),
                                          reduction="batchmean")
     return loss, logits

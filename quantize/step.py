@@ -2,6 +2,8 @@
 
     StepModule(model)(frame [B,3,S,S], edge [B,1,S,S], state [depth,2,B,T,C])
         -> (logits [B,K], new_state [depth,2,B,T,C])
+
+Over a clip it runs as any step does: `lcr_edge.model.lcr.rollout(step, frames, edges)`.
 """
 
 from __future__ import annotations
@@ -30,12 +32,3 @@ def example_inputs(model: LCR, seed: int = 0) -> tuple[torch.Tensor, torch.Tenso
     edge = (torch.rand(1, 1, S, S, generator=g) > 0.85).float()
     return frame, edge, model.initial_state(1)
 
-
-@torch.no_grad()
-def rollout(step, frames: torch.Tensor, edges: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-    """Run `step` over frames [F,3,S,S] / edges [F,1,S,S] (batch 1), state carried -> logits [F,K]."""
-    out = []
-    for t in range(frames.shape[0]):
-        logits, state = step(frames[t : t + 1], edges[t : t + 1], state)
-        out.append(logits[0])
-    return torch.stack(out)

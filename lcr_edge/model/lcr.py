@@ -18,9 +18,11 @@ The frame tokens X_t are the patches of x_t (eq. 1, motion="none") or of x_t - x
 frame's patches too. `create_model("lcr-s")` builds the recipe `lcr-edge train` trains (LCRConfig's
 defaults), `create_model("lcr-s-paper")` the paper's as written (PAPER_RECIPE).
 
-`forward(frames, edges)` (training) batches what does not depend on the state (the patch and edge
-embeddings) over all frames, then runs the recurrence; `step(frame, edge, state)`
-(streaming) runs one frame. Both call the same `LCRUnit.recur`, and a test holds them equal.
+`step(frame, edge, state)` (streaming) runs one frame. `rollout(step, frames, edges)` runs any such
+step over a clip, state carried: the one loop over time. `forward(frames, edges)` (training)
+batches what does not depend on the state (the patch and edge embeddings) over all frames, then
+rolls `LCR.recur` (the units on one frame's tokens, which `step` calls too) over them; a test holds
+forward, step and the rollout equal.
 """
 
 from __future__ import annotations
@@ -385,6 +387,26 @@ class LCR(nn.Module):
             raise LCRError(f"frames and edges must be float tensors (see lcr_edge.preprocess), "
                            f"got {frames.dtype} and {edges.dtype}")
 
+    def recur(self, x: torch.Tensor, e: torch.Tensor, hc: tuple[list, list]):
+        """One frame's tokens through the units: x, e (B, tokens, C) from `embed`, hc the units' H
+        and C as two lists -> (logits (B, classes), the new (H, C) lists). What `step` runs and what
+        `forward` rolls over the frames (the batched embeddings are the only difference)."""
+        hs, cs, u = [], [], x
+        for unit, h, c in zip(self.units, *hc, strict=True):
+            h, c = unit.recur(u, e, h, c)
+            hs.append(h)
+            cs.append(c)
+            u = h
+        return self.classify(h, c), (hs, cs)
+
+    def pack_state(self, hs: list, cs: list, patches: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """The units' H and C back into one state tensor; with motion="diff", slot 2 takes the last
+        frame's patches (unit 0, padded to T tokens) and keeps `state`'s for the other units."""
+        if self.config.motion != "diff":
+            return torch.stack([torch.stack([h, c]) for h, c in zip(hs, cs, strict=True)])
+        previous = [F.pad(patches, (0, 0, 0, 1))] + [state[i, 2] for i in range(1, len(hs))]
+        return torch.stack([torch.stack([h, c, p]) for h, c, p in zip(hs, cs, previous, strict=True)])
+
     def step(self, frame: torch.Tensor, edge: torch.Tensor, state: torch.Tensor):
         """One frame: frame (B, 3, S, S), edge (B, 1, S, S), state from `initial_state`
         -> (logits (B, classes), new state)."""
@@ -393,20 +415,15 @@ class LCR(nn.Module):
         p = self.patches(frame)
         diff = self.config.motion == "diff"
         x, e = self.embed(p, edge, previous=state[0, 2, :, :n] if diff else None)
-        u, new = x, []
-        for i, unit in enumerate(self.units):
-            h, c = unit.recur(u, e, state[i, 0], state[i, 1])
-            if diff:  # slot 2: this frame's patches for the next step (unit 0), padded to T tokens
-                new.append(torch.stack([h, c, F.pad(p, (0, 0, 0, 1)) if i == 0 else state[i, 2]]))
-            else:
-                new.append(torch.stack([h, c]))
-            u = h
-        return self.classify(h, c), torch.stack(new)
+        depth = range(len(self.units))
+        logits, (hs, cs) = self.recur(x, e, ([state[i, 0] for i in depth], [state[i, 1] for i in depth]))
+        return logits, self.pack_state(hs, cs, p, state)
 
     # -- training -----------------------------------------------------------------------------
     def forward(self, frames: torch.Tensor, edges: torch.Tensor, keep: torch.Tensor | None = None,
-                state: torch.Tensor | None = None) -> torch.Tensor:
-        """frames (B, F, 3, S, S), edges (B, F, 1, S, S) -> logits for every frame (B, F, classes).
+                state: torch.Tensor | None = None, return_state: bool = False):
+        """frames (B, F, 3, S, S), edges (B, F, 1, S, S) -> logits for every frame (B, F, classes),
+        and with return_state the state after the last frame (as `step` would leave it).
 
         keep (B, grid*grid): a tube mask, the same for every frame of a clip (training only)."""
         self.check_input(frames, edges, lead=2)
@@ -415,26 +432,40 @@ class LCR(nn.Module):
         p = self.patches(frames.flatten(0, 1))
         if state is None:
             state = self.initial_state(B, frames.device, p.dtype)
+        p = p.view(B, Fr, *p.shape[1:])
         previous = None
         if self.config.motion == "diff":  # each frame's predecessor; the state's for the first
-            p = p.view(B, Fr, *p.shape[1:])
             previous = torch.cat([state[0, 2, :, None, : p.shape[2]].to(p.dtype), p[:, :-1]], 1)
-            p, previous = p.flatten(0, 1), previous.flatten(0, 1)
-        x, e = self.embed(p, edges.flatten(0, 1), keep_all, previous)
+            previous = previous.flatten(0, 1)
+        x, e = self.embed(p.flatten(0, 1), edges.flatten(0, 1), keep_all, previous)
         x, e = x.view(B, Fr, *x.shape[1:]), e.view(B, Fr, *e.shape[1:])
-        hs = [state[i, 0] for i in range(len(self.units))]
-        cs = [state[i, 1] for i in range(len(self.units))]
-        logits = []
-        for t in range(Fr):
-            u = x[:, t]
-            for i, unit in enumerate(self.units):
-                hs[i], cs[i] = unit.recur(u, e[:, t], hs[i], cs[i])
-                u = hs[i]
-            logits.append(self.classify(hs[-1], cs[-1]))
-        return torch.stack(logits, dim=1)
+        depth = range(len(self.units))
+        logits, (hs, cs) = rollout(self.recur, x, e, ([state[i, 0] for i in depth],
+                                                      [state[i, 1] for i in depth]))
+        if return_state:
+            return logits, self.pack_state(hs, cs, p[:, -1], state)
+        return logits
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def rollout(step, frames, edges, state=None):
+    """A streaming step over whole clips, state carried from frame to frame: the one loop over time.
+
+    step(frame, edge, state) -> (logits (B, K), new state): an LCR's `step`, a module holding the LCR
+    as `.model` (quantize.step.StepModule, its fake-quantized copies), or `LCR.recur` on embedded
+    tokens. frames (B, T, ...), edges (B, T, ...) -> (logits (B, T, K), the state after frame T).
+    state: the state entering frame 0; None = a fresh stream (the LCR's `initial_state`)."""
+    if state is None:
+        owner = getattr(step, "__self__", None)
+        model = owner if isinstance(owner, LCR) else step.model
+        state = model.initial_state(frames.shape[0], frames.device)
+    logits = []
+    for t in range(frames.shape[1]):
+        out, state = step(frames[:, t], edges[:, t], state)
+        logits.append(out)
+    return torch.stack(logits, dim=1), state
 
 
 def tube_mask(batch: int, patches: int, ratio: float, generator=None, device=None) -> torch.Tensor:

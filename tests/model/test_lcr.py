@@ -44,6 +44,34 @@ def test_step_equals_forward_over_16_frames(cell, head, motion, stem):
     assert (batched[:, 1:] - batched[:, :-1]).abs().max().item() > 1e-4
 
 
+@pytest.mark.parametrize("motion", ["none", "diff"])
+def test_rollout_is_stepping_frame_by_frame_and_forward_leaves_the_same_state(motion):
+    """`rollout` over a clip gives exactly the logits and state of calling `step` frame by frame,
+    from a fresh stream (state None) or a given one; `forward` (batched embeddings) gives the same
+    logits and, with return_state, the same state to continue from."""
+    from lcr_edge.model.lcr import rollout
+
+    torch.manual_seed(0)
+    model = create_model("lcr-s", num_classes=5, dim=32, depth=2, motion=motion, head="max").eval()
+    wake_edges(model)
+    frames, edges = clip(2, 6, seed=7)
+    with torch.no_grad():
+        state, stepped = model.initial_state(2), []
+        for t in range(6):
+            logits, state = model.step(frames[:, t], edges[:, t], state)
+            stepped.append(logits)
+        stepped = torch.stack(stepped, dim=1)
+        rolled, rolled_state = rollout(model.step, frames, edges)
+        assert torch.equal(rolled, stepped) and torch.equal(rolled_state, state)
+        first, middle = rollout(model.step, frames[:, :3], edges[:, :3])
+        rest, end = rollout(model.step, frames[:, 3:], edges[:, 3:], middle)
+        assert torch.equal(torch.cat([first, rest], 1), stepped) and torch.equal(end, state)
+        batched, batched_state = model(frames, edges, return_state=True)
+    torch.testing.assert_close(batched, stepped, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(batched_state, state, rtol=1e-5, atol=1e-5)
+    assert (stepped[:, 1:] - stepped[:, :-1]).abs().max().item() > 1e-4  # the state matters
+
+
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_every_variant_shapes_backward_and_step(name):
     torch.manual_seed(0)
