@@ -73,35 +73,33 @@ def test_loader(test_dir: Path, labels: list[str], sampling: dict):
 def evaluate_artifact(out: Path, test_dir: Path) -> dict:
     """Test top-1 of the exported files (FP32 PyTorch checkpoint and INT8 OpenVINO stateful)."""
     from lcr_edge.model.checkpoint import load_checkpoint
-    from lcr_edge.quantize.evaluate import predict_backend, summary
     from lcr_edge.runtime import open_backend
-    from lcr_edge.scoring import paper_scores
-    from lcr_edge.training.evaluate import predict
+    from lcr_edge.training.evaluate import backend_probs, forward_probs, predict
 
     meta = json.loads((out / "model.json").read_text())
     model, ckpt = load_checkpoint(out / "checkpoint.pt")
     loader = test_loader(test_dir, meta["labels"], ckpt["sampling"])
-    res = predict(model, loader)
+    res = predict(forward_probs(model), loader)
     m = res.metrics()
     per = {k: round(100 * v) for k, v in m["per_class"].items()}
     row = {"fp32": round(100 * m["top1_paper"], 2), "clips": m["clips"], "per_class_fp32": per}
     if "int8" in meta["files"]:
-        probs, targets = predict_backend(open_backend(out, "openvino", "int8"), loader)
-        row["int8_openvino"] = summary(probs, targets, res.window)["top1"]
+        int8 = predict(backend_probs(open_backend(out, "openvino", "int8")), loader)
+        row["int8_openvino"] = int8.summary()["top1"]
         row["int8_vs_fp32_clip_agreement"] = round(100 * float(
-            (paper_scores(probs, res.window).argmax(-1) == res.scores().argmax(-1)).mean()), 1)
+            (int8.scores().argmax(-1) == res.scores().argmax(-1)).mean()), 1)
     return row
 
 
 def base_accuracy(base: Path, test_dir: Path) -> dict:
     """The base model on the user's test clips of the gestures it knows (all of its classes)."""
     from lcr_edge.model.checkpoint import load_checkpoint
-    from lcr_edge.training.evaluate import predict
+    from lcr_edge.training.evaluate import forward_probs, predict
 
     model, ckpt = load_checkpoint(base)
     labels = list(ckpt["labels"])
     samp = ckpt.get("sampling") or {"frames": 32, "stride": 1}
-    m = predict(model, test_loader(test_dir, labels, samp)).metrics()
+    m = predict(forward_probs(model), test_loader(test_dir, labels, samp)).metrics()
     return {"top1": round(100 * m["top1_paper"], 2), "clips": m["clips"]}
 
 
@@ -120,7 +118,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
 
-    from lcr_edge.training.finetune import FinetuneConfig, finetune, resolve_base
+    from lcr_edge.quantize.pipeline import finetune_and_export
+    from lcr_edge.training.finetune import FinetuneConfig, resolve_base
 
     work = Path(args.work)
     t0 = time.perf_counter()
@@ -137,7 +136,7 @@ def main() -> None:
         out = work / f"out-{strategy}"
         cfg = FinetuneConfig(model=str(base), data=str(user), out=str(out), minutes=args.minutes,
                              train=strategy, export=not args.no_export, threads=args.threads)
-        rep = finetune(cfg, log=lambda *a: print("  ", *a))
+        rep = finetune_and_export(cfg, log=lambda *a: print("  ", *a))
         row = {"train": strategy, "steps": rep["steps"], "train_s": rep["train_seconds"],
                "held_out_before": rep["held_out_before"].get("top1"),
                "held_out_after": rep["held_out_after"].get("top1"),
@@ -146,10 +145,11 @@ def main() -> None:
             row["test"] = evaluate_artifact(out, test_dir)
         else:
             from lcr_edge.model.checkpoint import load_checkpoint
-            from lcr_edge.training.evaluate import predict
+            from lcr_edge.training.evaluate import forward_probs, predict
 
             model, ckpt = load_checkpoint(out / "finetuned.pt")
-            m = predict(model, test_loader(test_dir, ckpt["labels"], ckpt["sampling"])).metrics()
+            m = predict(forward_probs(model), test_loader(test_dir, ckpt["labels"],
+                                                          ckpt["sampling"])).metrics()
             row["test"] = {"fp32": round(100 * m["top1_paper"], 2), "clips": m["clips"],
                            "per_class_fp32": {k: round(100 * v) for k, v in m["per_class"].items()}}
         rows.append(row)

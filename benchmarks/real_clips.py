@@ -8,7 +8,7 @@ DATA is a folder of real recorded clips in the Jester layout (`20bn-jester-v1/<i
 repository, when that folder exists. The clips are only read: measure on them, never train or tune.
 
 Two measurements, each with the project's own code:
-1. clip accuracy exactly as `lcr-edge eval` scores it (`lcr_edge.commands.train.predict_clips`: a
+1. clip accuracy exactly as `lcr-edge eval` scores it (`lcr_edge.training.evaluate.evaluate_model`: a
    checkpoint in PyTorch, an exported folder frame by frame through its INT8 file): top-1/top-5 by
    the paper's clip score and by the last frame, a per-class table (clips, correct, top-5 hits, the
    most frequent wrong prediction), a confusion PNG and metrics.json in --out;
@@ -150,11 +150,10 @@ def benchmark(args, command: str, quiet: bool) -> dict:
     from tqdm import tqdm
 
     from lcr_edge.actions import load_profile
-    from lcr_edge.commands.train import predict_clips
     from lcr_edge.errors import LCRError
     from lcr_edge.io import write_json
     from lcr_edge.training.data import ClipDataset
-    from lcr_edge.training.evaluate import plot_confusion
+    from lcr_edge.training.evaluate import evaluate_model, plot_confusion
 
     model, data = Path(args.model), Path(args.data)
     if not model.exists():
@@ -162,8 +161,8 @@ def benchmark(args, command: str, quiet: bool) -> dict:
     if not data.is_dir():
         raise LCRError(f"{data}: no such folder (a folder of clips in the Jester layout)")
     events = load_profile(args.profile).events  # as `lcr-edge eval --stream`: the rules only
-    res = predict_clips(model, data, args.split, args.frames, args.backend, args.batch,
-                        args.workers, quiet)
+    res = evaluate_model(model, data, args.split, args.frames, args.backend, args.batch,
+                         args.workers, quiet)
     m = res.metrics()
     if not m["clips"]:
         raise LCRError(f"{data}: no readable clips in split {args.split!r}")

@@ -5,7 +5,9 @@
     3. QAT: fine-tune the PTQ model through the step loop -> INT8 ONNX (QDQ) + IR stateless and
        stateful into the folder -> top-1 (OpenVINO) and per-frame top-1 agreement with FP32
 Accuracies of INT8 are measured on the exported OpenVINO files (what a user runs), FP32 in PyTorch
-(the export matches it to ~1e-6).
+(the export matches it to ~1e-6); all through training.evaluate.
+
+`lcr-edge finetune` chains training.finetune and this export: `finetune_and_export`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from lcr_edge.artifact import FILES, FORMATS, METADATA, file_entry
 from lcr_edge.io import write_json
 from lcr_edge.labels import CLIP_FRAMES
 from lcr_edge.model.checkpoint import load_checkpoint
-from lcr_edge.quantize import evaluate, qat
+from lcr_edge.quantize import qat
 from lcr_edge.quantize.export import (
     export_fp32,
     export_onnx,
@@ -30,6 +32,8 @@ from lcr_edge.quantize.export import (
     staging,
 )
 from lcr_edge.quantize.step import StepModule, example_inputs
+from lcr_edge.training.data import clips_for_model, hold_out, make_loader
+from lcr_edge.training.evaluate import agreement, backend_probs, predict, score_window, step_probs
 
 
 @dataclass
@@ -57,12 +61,12 @@ def _export_int8(native, model, folder: Path) -> None:
     onnx_to_openvino(onnx_path, folder, "int8")
 
 
-def _openvino_probs(folder: Path, loader, threads=None):
+def _openvino_int8(folder: Path, loader, ckpt: dict, threads=None):
+    """The folder's INT8 OpenVINO file over the clips of `loader` -> training.evaluate.EvalResult."""
     from lcr_edge.runtime import OpenVINOBackend
 
-    meta = _scratch_meta(folder)
-    return evaluate.predict_backend(OpenVINOBackend(folder, meta, "int8", threads, True, False),
-                                    loader)
+    backend = OpenVINOBackend(folder, _scratch_meta(folder), "int8", threads, True, False)
+    return predict(backend_probs(backend), loader, ckpt["labels"], score_window(ckpt))
 
 
 def _scratch_meta(folder: Path) -> dict:
@@ -78,31 +82,32 @@ def quantize_checkpoint(ckpt_path: Path, data: Path, out: Path, cfg: QuantizeCon
     if cfg.frames is None:
         cfg.frames = int((ckpt.get("sampling") or ckpt.get("train_config") or {}).get("frames")
                          or CLIP_FRAMES)
-    val = evaluate.validation_loader(data, ckpt, cfg.val_limit, cfg.frames, cfg.batch_size,
-                                     cfg.workers)
-    holdout = cfg.holdout if cfg.epochs > 0 else 0
-    train = evaluate.train_loader(data, ckpt, cfg.train_limit, cfg.frames, cfg.batch_size,
-                                  cfg.workers, holdout)
-    held = evaluate.holdout_loader(data, ckpt, holdout, cfg.train_limit, cfg.frames,
-                                   cfg.batch_size, cfg.workers) if holdout else None
-    held = evaluate.Triples(held) if held is not None else None
-    return quantize_model(model, ckpt, Path(ckpt_path), Path(out), evaluate.Triples(train),
-                          evaluate.Triples(val), cfg, log, progress, holdout=held)
+
+    def loader(ds, shuffle=False):
+        return make_loader(ds, cfg.batch_size, shuffle, cfg.workers)
+
+    val = clips_for_model(data, "validation", ckpt, cfg.frames, limit=cfg.val_limit)
+    train = clips_for_model(data, "train", ckpt, cfg.frames, train=True, limit=cfg.train_limit)
+    held = None
+    if cfg.epochs > 0 and cfg.holdout:  # training clips QAT picks its step on, never trains on
+        train, held = hold_out(train, cfg.holdout)
+    return quantize_model(model, ckpt, Path(ckpt_path), Path(out), loader(train, shuffle=True),
+                          loader(val), cfg, log, progress, holdout=loader(held) if held else None)
 
 
 def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cfg: QuantizeConfig,
                    log=print, progress=None, holdout=None) -> dict:
-    """train, val, holdout: re-iterables of (frames [B,F,3,S,S], edges [B,F,1,S,S], labels [B]);
-    val None skips the accuracy table (tests); holdout None: QAT keeps its last step."""
+    """train, val, holdout: re-iterables of training.data batches or of (frames [B,F,3,S,S],
+    edges [B,F,1,S,S], labels [B]); val None skips the accuracy table (tests); holdout None: QAT
+    keeps its last step."""
     t0 = time.perf_counter()
     torch.manual_seed(0)
-    acc, fp32_probs, targets = {}, None, None
-    window = evaluate.score_window(ckpt)
+    acc, fp32 = {}, None
     if val is not None:
         log("FP32: validating in PyTorch ...")
-        fp32_probs, targets = evaluate.predict_step(StepModule(model), val)
-        acc["fp32"] = evaluate.summary(fp32_probs, targets, window)
-        log(f"  FP32 top-1 {acc['fp32']['top1']:.2f} % ({len(targets)} clips)")
+        fp32 = predict(step_probs(StepModule(model)), val, ckpt["labels"], score_window(ckpt))
+        acc["fp32"] = fp32.summary()
+        log(f"  FP32 top-1 {acc['fp32']['top1']:.2f} % ({len(fp32.targets)} clips)")
     meta = export_fp32(model, ckpt, ckpt_path, out, "all", accuracy=acc.get("fp32"))
     # until the INT8 files are in, the folder says so: a quantize killed from here on leaves an
     # FP32 export that the runtime names as unfinished instead of running it as if it were whole
@@ -118,9 +123,9 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
             _export_int8(qat.to_native_fake_quant(qstep), model, scratch)
             write_json(scratch / METADATA, {**meta, "files": {"int8": {
                 k: file_entry(scratch, FILES[("int8", k)]) for k in ("onnx", "openvino_stateful")}}})
-            ptq_probs, _ = _openvino_probs(scratch, val)
-        acc["ptq_int8"] = evaluate.summary(ptq_probs, targets, window)
-        acc["ptq_int8"]["agreement_with_fp32"] = evaluate.agreement(ptq_probs, fp32_probs)
+            ptq = _openvino_int8(scratch, val, ckpt)
+        acc["ptq_int8"] = ptq.summary()
+        acc["ptq_int8"]["agreement_with_fp32"] = agreement(ptq.probs, fp32.probs)
         log(f"  PTQ-INT8 top-1 {acc['ptq_int8']['top1']:.2f} % (OpenVINO)")
 
     tuned = {"losses": [], "checks": [], "kept_step": None}
@@ -141,9 +146,9 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
         names = [f.file for f in FORMATS if f.precision == "int8"]
         meta = publish(tmp, out, meta, names)
     if cfg.epochs > 0 and val is not None:
-        q_probs, _ = _openvino_probs(out, val)
-        acc[name] = evaluate.summary(q_probs, targets, window)
-        acc[name]["agreement_with_fp32"] = evaluate.agreement(q_probs, fp32_probs)
+        qat_int8 = _openvino_int8(out, val, ckpt)
+        acc[name] = qat_int8.summary()
+        acc[name]["agreement_with_fp32"] = agreement(qat_int8.probs, fp32.probs)
         log(f"  QAT-INT8 top-1 {acc[name]['top1']:.2f} % (OpenVINO)")
     meta["accuracy"] = acc
     meta["quantization"] = {
@@ -161,3 +166,62 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
     write_json(out / METADATA, meta)
     return meta
 
+
+
+def export_finetuned(tuned, cfg, out: Path, log=print) -> dict:
+    """A training.finetune.Finetuned model -> `quantize_model`: FP32 + INT8 (ONNX, OpenVINO stateless
+    and stateful) + model.json in `out`, PTQ calibrated on its training clips (cfg.qat_steps QAT
+    steps after), held-out accuracy of FP32 and INT8 recorded in it. -> the report's "export"."""
+    import logging
+    import tempfile
+    import warnings
+
+    import nncf  # noqa: F401  (imported first: importing it sets its logger to INFO)
+
+    from lcr_edge.model.checkpoint import read_checkpoint
+
+    logging.getLogger("nncf").setLevel(logging.WARNING)  # its INFO lines drown our progress
+    t0 = time.perf_counter()
+    qcfg = QuantizeConfig(epochs=1 if cfg.qat_steps else 0, steps=cfg.qat_steps or None,
+                          batch_size=cfg.batch, frames=tuned.sampling.frames,
+                          calibration=cfg.calibration, workers=0)
+    held = tuned.clips(held=True)
+    extra = tuned.checkpoint_extra()
+    with tempfile.TemporaryDirectory(prefix=".finetune-", dir=out) as tmp:
+        ckpt_path = Path(tmp) / "finetuned.pt"
+        tuned.save(ckpt_path)
+        ckpt = read_checkpoint(ckpt_path)
+        val = make_loader(held, cfg.batch, workers=0) if held else None
+        with warnings.catch_warnings():  # quantize's frame agreement is NaN for clips of <= 10
+            warnings.simplefilter("ignore", RuntimeWarning)  # frames (it looks after frame 10)
+            meta = quantize_model(tuned.model, ckpt, ckpt_path, out,
+                                  make_loader(tuned.clips(held=False), cfg.batch, workers=0), val,
+                                  qcfg, log=log)
+    meta["finetune"] = extra["finetune"]
+    write_json(out / METADATA, meta)
+    acc = meta.get("accuracy", {})
+    seconds = round(time.perf_counter() - t0, 1)
+    log(f"exported to {out} in {seconds:.0f} s: " + ", ".join(
+        f"{p}/{k}" for p, ks in meta["files"].items() for k in ks))
+    return {"seconds": seconds, "accuracy": {k: v.get("top1") for k, v in acc.items()},
+            "files": sorted(meta["files"])}
+
+
+def finetune_and_export(cfg, log=print, progress=None) -> dict:
+    """`lcr-edge finetune`: training.finetune.finetune (cfg: its FinetuneConfig), then (cfg.export)
+    `export_finetuned` into cfg.out, else OUT/finetuned.pt; returns the report, also written to
+    OUT/finetune.json."""
+    from lcr_edge.training.finetune import finetune
+
+    t_start = time.perf_counter()
+    tuned = finetune(cfg, log, progress)
+    out = Path(cfg.out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    report = tuned.report
+    if cfg.export:
+        report["export"] = export_finetuned(tuned, cfg, out, log)
+    else:
+        tuned.save(out / "finetuned.pt")
+    report["total_seconds"] = round(time.perf_counter() - t_start, 1)
+    write_json(out / "finetune.json", report)
+    return report

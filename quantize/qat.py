@@ -125,6 +125,8 @@ def fine_tune(qstep: torch.nn.Module, train_batches, epochs: int = 1, lr: float 
     done = False
     for _ in range(epochs):
         for frames, edges, labels in train_batches:
+            if not len(labels):  # every clip of the batch unreadable
+                continue
             device = next(qstep.parameters()).device
             frames, edges, labels = frames.to(device), edges.to(device), labels.to(device)
             for g in opt.param_groups:
@@ -162,6 +164,8 @@ def holdout_loss(step, batches, teacher=None, distill: float = 0.0) -> float:
     step.eval()
     total, n = 0.0, 0
     for frames, edges, labels in batches:
+        if not len(labels):
+            continue
         device = next(step.parameters()).device
         frames, edges, labels = frames.to(device), edges.to(device), labels.to(device)
         loss, _ = clip_loss(step, frames, edges, labels, skip=frames.shape[1] // 2,

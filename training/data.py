@@ -22,6 +22,7 @@ An unknown label or a malformed CSV line stops with the file and line named.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import warnings
 import zlib
@@ -291,6 +292,41 @@ class ClipDataset(Dataset):
         return y0, y0 + ch, x0, x0 + cw
 
 
+def clips_for_model(data, split: str, info: dict, frames: int | None = None, train: bool = False,
+                    limit: int | None = None) -> ClipDataset:
+    """`split` of `data` as the model that `info` describes (a checkpoint, or an exported folder's
+    model.json) was trained to see it: its labels in its order, its preprocessing, its frames a
+    clip (unless `frames`) and its stride (without one: the data's rate over the model's, else 1).
+    limit: at most that many clips, evenly spaced so that every class keeps some."""
+    sampling = info.get("sampling") or {}
+    pre = Preprocess.from_dict(info.get("preprocess", info))
+
+    def dataset(stride: int) -> ClipDataset:
+        return ClipDataset.from_dir(data, split, frames or sampling.get("frames") or CLIP_FRAMES,
+                                    train=train, preprocess=pre, stride=stride, labels=info["labels"])
+
+    ds = dataset(int(sampling.get("stride") or 1))
+    if not sampling.get("stride") and info.get("frame_rate"):
+        stride = max(1, round(ds.sampling.source_fps / float(info["frame_rate"])))
+        ds = dataset(stride) if stride != 1 else ds
+    if limit and limit < len(ds.clips):
+        idx = np.linspace(0, len(ds.clips) - 1, limit).round().astype(int)
+        ds.clips = [ds.clips[i] for i in idx]
+    return ds
+
+
+def hold_out(ds: ClipDataset, n: int) -> tuple[ClipDataset, ClipDataset | None]:
+    """Set `n` evenly spaced clips of `ds` aside (every class keeps some; a small set keeps at least
+    three quarters for training and may hold none out) -> (the rest, the held-out clips as
+    validation sees them, without augmentation; None where none are held out)."""
+    n = min(n, len(ds.clips) // 4)
+    held = set(np.linspace(0, len(ds.clips) - 1, n).round().astype(int).tolist()) if n else set()
+    rest, kept = copy.copy(ds), copy.copy(ds)
+    rest.clips = [c for i, c in enumerate(ds.clips) if i not in held]
+    kept.clips, kept.train = [c for i, c in enumerate(ds.clips) if i in held], False
+    return rest, kept if kept.clips else None
+
+
 def _video_fps(path: Path | None) -> float:
     if path is None:
         return JESTER_FPS
@@ -315,6 +351,9 @@ class Batch:
     labels: torch.Tensor  # (B,)
     keys: list[str]
     skipped: list[Skipped]  # clips dropped from this batch as unreadable
+
+    def __iter__(self):  # unpacks as (frames, edges, labels), as the tests' tuples of tensors do
+        return iter((self.frames, self.edges, self.labels))
 
 
 def collate(items) -> Batch:

@@ -7,7 +7,8 @@
     -> hold out part of every class; train `head`, `last` (last unit + head) or `all` (a small
        rate for the body, a larger one for the head) until the budget is spent, learning rate
        on a cosine over the *time* budget, so a slow or busy machine still ends annealed
-    -> held-out accuracy before and after -> checkpoint -> quantize + export (quantize.pipeline)
+    -> held-out accuracy before and after -> a `Finetuned` model, which `lcr-edge finetune`
+       quantizes and exports (quantize.pipeline.finetune_and_export) or saves as finetuned.pt
 
 The clip sampling (frames per clip, stride) is the base checkpoint's: the recurrence was trained
 at that frame rate and the app feeds frames at it.
@@ -32,7 +33,7 @@ from lcr_edge.model.lcr import LCRConfig
 from lcr_edge.preprocess import Preprocess
 from lcr_edge.recording import set_warnings
 from lcr_edge.training.data import Clip, ClipDataset, Sampling, jester_clips, make_loader
-from lcr_edge.training.evaluate import predict
+from lcr_edge.training.evaluate import forward_probs, predict
 from lcr_edge.training.train import clip_loss
 
 STRATEGIES = ("head", "last", "all")
@@ -167,18 +168,34 @@ def param_groups(model: LCR, strategy: str, lr_head: float, lr_body: float) -> l
     return groups
 
 
-def held_out_accuracy(model: LCR, ds: ClipDataset | None, autocast) -> dict:
-    if ds is None or not len(ds):
-        return {}
-    res = predict(model, make_loader(ds, batch_size=8, workers=0), "cpu", autocast)
-    m = res.metrics()
-    return {"top1": round(100 * m["top1_paper"], 2), "top1_last_frame": round(100 * m["top1_last"], 2),
-            "clips": m["clips"], "per_class": {k: round(100 * v, 1) for k, v in m["per_class"].items()},
-            "confusion": res.confusion().tolist()}
+@dataclass
+class Finetuned:
+    """A fine-tuned model with what its checkpoint and export need, and the report."""
+
+    model: LCR
+    split: Split
+    preprocess: Preprocess
+    sampling: Sampling
+    report: dict  # what OUT/finetune.json records
+
+    def checkpoint_extra(self) -> dict:
+        r = self.report
+        return {"sampling": r["sampling"], "frame_rate": self.sampling.frame_rate,
+                "finetune": {k: r[k] for k in ("base", "labels", "new_labels", "steps", "held_out_after",
+                                               "train_seconds")}}
+
+    def save(self, path: Path) -> None:
+        save_checkpoint(path, self.model, self.split.labels, self.preprocess, **self.checkpoint_extra())
+
+    def clips(self, held: bool) -> ClipDataset | None:
+        """The training (held=False) or held-out clips, as validation sees them (no augmentation)."""
+        clips = self.split.held if held else self.split.train
+        return ClipDataset(clips, self.split.labels, self.sampling, preprocess=self.preprocess) \
+            if clips else None
 
 
-def finetune(cfg: FinetuneConfig, log=print, progress=None) -> dict:
-    """Fine-tune and (cfg.export) export; returns the report also written to OUT/finetune.json.
+def finetune(cfg: FinetuneConfig, log=print, progress=None) -> Finetuned:
+    """Fine-tune within the time budget, held-out accuracy before and after.
     progress(elapsed_s, budget_s, info: dict) is called after every step."""
     t_start = time.perf_counter()
     if cfg.threads:
@@ -190,7 +207,7 @@ def finetune(cfg: FinetuneConfig, log=print, progress=None) -> dict:
     if not 0.0 <= cfg.holdout < 1.0:
         raise LCRError(f"--holdout is the share of each gesture's clips kept out of training: "
                        f"in [0, 1), got {cfg.holdout}")
-    data, out = Path(cfg.data).expanduser(), Path(cfg.out).expanduser()
+    data = Path(cfg.data).expanduser()
     if not (data / "jester-v1-labels.csv").is_file():
         raise LCRError(f"{data}: not a gesture set (no jester-v1-labels.csv); record one with "
                        f"`lcr-edge record --out {data} --label NAME`")
@@ -223,7 +240,14 @@ def finetune(cfg: FinetuneConfig, log=print, progress=None) -> dict:
              for i, lb in enumerate(split.labels)}
     for warning in set_warnings(clips):
         log(f"warning: {warning}")
-    before = held_out_accuracy(model, held_set, autocast)
+
+    def held_out() -> dict:
+        if held_set is None:
+            return {}
+        loader = make_loader(held_set, batch_size=8, workers=0)
+        return predict(forward_probs(model, autocast=autocast), loader).report()
+
+    before = held_out()
 
     budget = 60.0 * cfg.minutes
     reserve = _eval_seconds(held_set, sampling)  # time for the held-out pass after training
@@ -273,7 +297,7 @@ def finetune(cfg: FinetuneConfig, log=print, progress=None) -> dict:
         if cfg.epochs and epoch >= cfg.epochs:
             stop = True
     model.eval()
-    after = held_out_accuracy(model, held_set, autocast)
+    after = held_out()
     train_s = time.perf_counter() - t_start
     if after.get("clips"):
         held_text = (f"held-out top-1 {before.get('top1', 0.0):.1f} % before -> "
@@ -291,64 +315,9 @@ def finetune(cfg: FinetuneConfig, log=print, progress=None) -> dict:
               "train_seconds": round(train_s, 1),
               "sampling": {"frames": sampling.frames, "stride": sampling.stride,
                            "source_fps": sampling.source_fps, "frame_rate": sampling.frame_rate}}
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt_extra = {"sampling": report["sampling"], "frame_rate": sampling.frame_rate,
-                  "finetune": {k: report[k] for k in ("base", "labels", "new_labels", "steps",
-                                                      "held_out_after", "train_seconds")}}
-    if cfg.export:
-        report["export"] = export_artifact(model, split, pre, ckpt_extra, train_set, held_set, out,
-                                           cfg, log)
-    else:
-        save_checkpoint(out / "finetuned.pt", model, split.labels, pre, **ckpt_extra)
-    report["total_seconds"] = round(time.perf_counter() - t_start, 1)
-    from lcr_edge.io import write_json
-
-    write_json(out / "finetune.json", report)
-    return report
+    return Finetuned(model, split, pre, sampling, report)
 
 
 def _eval_seconds(held: ClipDataset | None, sampling: Sampling) -> float:
     """A rough allowance for the held-out pass: ~0.02 s a frame on this 2-core CPU, plus a bit."""
     return 2.0 + (0.02 * sampling.frames * len(held) if held is not None else 0.0)
-
-
-def export_artifact(model: LCR, split: Split, pre: Preprocess, ckpt_extra: dict,
-                    train_set: ClipDataset, held_set: ClipDataset | None, out: Path,
-                    cfg: FinetuneConfig, log=print) -> dict:
-    """Checkpoint -> quantize.pipeline.quantize_model: FP32 + INT8 (ONNX, OpenVINO stateless and
-    stateful) + model.json in `out`; held-out accuracy of FP32 and INT8 recorded in it."""
-    import logging
-    import tempfile
-    import warnings
-
-    import nncf  # noqa: F401  (imported first: importing it sets its logger to INFO)
-
-    from lcr_edge.io import write_json
-    from lcr_edge.model.checkpoint import read_checkpoint
-    from lcr_edge.quantize.evaluate import Triples
-    from lcr_edge.quantize.pipeline import QuantizeConfig, quantize_model
-
-    logging.getLogger("nncf").setLevel(logging.WARNING)  # its INFO lines drown our progress
-    t0 = time.perf_counter()
-    calib = ClipDataset(split.train, split.labels, train_set.sampling, train=False, preprocess=pre)
-    qcfg = QuantizeConfig(epochs=1 if cfg.qat_steps else 0, steps=cfg.qat_steps or None,
-                          batch_size=cfg.batch, frames=train_set.sampling.frames,
-                          calibration=cfg.calibration, workers=0)
-    with tempfile.TemporaryDirectory(prefix=".finetune-", dir=out) as tmp:
-        ckpt_path = Path(tmp) / "finetuned.pt"
-        save_checkpoint(ckpt_path, model, split.labels, pre, **ckpt_extra)
-        ckpt = read_checkpoint(ckpt_path)
-        val = Triples(make_loader(held_set, cfg.batch, workers=0)) if held_set else None
-        with warnings.catch_warnings():  # quantize's frame agreement is NaN for clips of <= 10
-            warnings.simplefilter("ignore", RuntimeWarning)  # frames (it looks after frame 10)
-            meta = quantize_model(model, ckpt, ckpt_path, out,
-                                  Triples(make_loader(calib, cfg.batch, workers=0)), val, qcfg,
-                                  log=log)
-    meta["finetune"] = ckpt_extra["finetune"]
-    write_json(out / "model.json", meta)
-    acc = meta.get("accuracy", {})
-    seconds = round(time.perf_counter() - t0, 1)
-    log(f"exported to {out} in {seconds:.0f} s: " + ", ".join(
-        f"{p}/{k}" for p, ks in meta["files"].items() for k in ks))
-    return {"seconds": seconds, "accuracy": {k: v.get("top1") for k, v in acc.items()},
-            "files": sorted(meta["files"])}

@@ -25,7 +25,7 @@ from lcr_edge.labels import CLIP_FRAMES
 from lcr_edge.model import create_model, tube_mask
 from lcr_edge.model.checkpoint import read_checkpoint, save_checkpoint
 from lcr_edge.training.data import ClipDataset, epoch_order, make_loader
-from lcr_edge.training.evaluate import predict
+from lcr_edge.training.evaluate import forward_probs, predict
 
 
 @dataclass
@@ -360,7 +360,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
         stats = torch.tensor([tot_loss, tot_right, tot_n, skipped], dtype=torch.float64)
         if world > 1:
             dist.all_reduce(stats)
-        res = predict(model, make_loader(val_set, cfg.batch, False, cfg.workers), device, autocast)
+        res = predict(forward_probs(model, device, autocast),
+                      make_loader(val_set, cfg.batch, False, cfg.workers))
         m = res.metrics()
         val_loss = F.cross_entropy(torch.log(torch.from_numpy(res.probs[:, -1]).clamp_min(1e-9)),
                                    torch.from_numpy(res.targets)).item() if len(res.targets) else 0.0

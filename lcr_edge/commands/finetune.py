@@ -44,8 +44,8 @@ def register(app: typer.Typer) -> None:
         from tqdm import tqdm
 
         from lcr_edge.io import check_output_folder
+        from lcr_edge.quantize.pipeline import finetune_and_export
         from lcr_edge.training.finetune import FinetuneConfig
-        from lcr_edge.training.finetune import finetune as run
 
         check_output_folder(out, create=False)  # before a minute of training, not after
         cfg = FinetuneConfig(model=model or "", data=str(data), out=str(out), minutes=minutes,
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
             if not as_json:
                 typer.echo(" ".join(str(a) for a in args))
 
-        report = run(cfg, log=log, progress=progress)
+        report = finetune_and_export(cfg, log=log, progress=progress)
         if bar is not None:
             bar.close()
         if as_json:

@@ -1,4 +1,4 @@
-"""`lcr-edge train` and `lcr-edge eval` (clip-level)."""
+"""`lcr-edge train` and `lcr-edge eval`: parse, call training.train / training.evaluate, print."""
 
 from __future__ import annotations
 
@@ -95,32 +95,29 @@ def register(app: typer.Typer) -> None:
 
         check_backend(backend)  # whatever the model: one message for every command
         if stream:
-            _eval_stream(model, streams, gestures, seed, style, profile, backend, as_json, horizon)
+            from tqdm import tqdm
+
+            from lcr_edge.actions import load_profile
+            from lcr_edge.training.stream_eval import evaluate_streams
+
+            with tqdm(total=streams, desc="streams", leave=False, disable=as_json) as bar:
+                m = evaluate_streams(model, load_profile(profile).events, streams, gestures, seed, style,
+                                     backend, progress=bar, horizon=horizon)
+            _print_streams(m, profile, seed, as_json)
             return
         if data is None:
             from lcr_edge.errors import LCRError
 
             raise LCRError("clip evaluation needs --data DIR (or use --stream)")
-        from lcr_edge.io import write_json
-        from lcr_edge.training.evaluate import plot_confusion
+        from lcr_edge.training.evaluate import evaluate_model, save_report
 
         if out is not None:
             from lcr_edge.io import check_output_folder
 
             check_output_folder(out)  # before the clips are scored, not after
-        res = predict_clips(model, data, split, frames, backend, batch, workers, as_json)
+        res = evaluate_model(model, data, split, frames, backend, batch, workers, quiet=as_json)
+        out = save_report(res, model, split, out)
         m = res.metrics()
-        if out is None:
-            from lcr_edge.paths import BUNDLED_MODEL
-
-            home = Path(model) if Path(model).is_dir() else Path(model).parent
-            if home.resolve() == BUNDLED_MODEL.resolve():  # never write into the installed package
-                home = Path("runs") / "bundled-model"
-            out = home / f"eval-{split}"
-        out.mkdir(parents=True, exist_ok=True)
-        plot_confusion(res.confusion(), res.labels, out / "confusion.png",
-                       f"{Path(model).name} on {split}: top-1 {100 * m.get('top1_paper', 0):.1f} %")
-        write_json(out / "metrics.json", m)
         if as_json:
             typer.echo(json.dumps(m, indent=2))
             return
@@ -133,89 +130,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"confusion matrix: {out / 'confusion.png'}")
 
 
-def predict_clips(model, data, split="validation", frames=None, backend="openvino", batch=8,
-                  workers=2, quiet=False):
-    """Per-frame probabilities of every clip of `data`'s `split`, as `lcr-edge eval` scores them
-    (a `training.evaluate.EvalResult`, with the clip keys): a checkpoint in PyTorch, an exported
-    folder frame by frame through `backend` (its INT8 file where it has one)."""
-    from tqdm import tqdm
-
-    from lcr_edge.model.checkpoint import load_checkpoint
-    from lcr_edge.preprocess import Preprocess
-    from lcr_edge.training.data import ClipDataset, make_loader
-    from lcr_edge.training.evaluate import predict
-
-    if Path(model).is_dir():
-        return _predict_exported(model, data, split, frames, backend, batch, workers, quiet)
-    net, ckpt = load_checkpoint(model)
-    sampling = ckpt.get("sampling", {})
-    ds = ClipDataset.from_dir(data, split, frames or sampling.get("frames", CLIP_FRAMES), train=False,
-                              stride=sampling.get("stride", 1), labels=ckpt["labels"],
-                              preprocess=Preprocess.from_dict(ckpt["preprocess"]))
-    with tqdm(total=len(ds), desc="eval", leave=False, disable=quiet) as bar:
-        return predict(net, make_loader(ds, batch, False, workers), progress=bar)
-
-
-def _predict_exported(folder, data, split, frames, backend, batch, workers, quiet):
-    """Clip accuracy of an exported folder: every clip through a runtime backend frame by frame,
-    state carried, as `lcr-edge run` would see it (the INT8 file where the folder has one)."""
-    import numpy as np
-    from tqdm import tqdm
-
-    from lcr_edge import artifact
-    from lcr_edge.errors import LCRError
-    from lcr_edge.preprocess import Preprocess
-    from lcr_edge.quantize.evaluate import predict_backend
-    from lcr_edge.runtime import default_precision, open_backend
-    from lcr_edge.scoring import paper_window
-    from lcr_edge.training.data import ClipDataset, make_loader
-    from lcr_edge.training.evaluate import EvalResult
-
-    if backend not in ("openvino", "onnxruntime"):
-        raise LCRError(f"--backend for an exported folder: openvino or onnxruntime, not {backend!r}")
-    meta = artifact.read_metadata(folder)
-    precision = default_precision(meta, backend)
-    runner = open_backend(folder, backend, precision)
-    sampling = meta.get("sampling") or {}
-    pre = Preprocess.from_dict(meta)
-
-    def dataset(stride):
-        return ClipDataset.from_dir(data, split, frames or sampling.get("frames", CLIP_FRAMES), train=False,
-                                    stride=stride, labels=meta["labels"], preprocess=pre)
-
-    ds = dataset(1)
-    stride = sampling.get("stride") or max(1, round(ds.sampling.source_fps / meta["frame_rate"]))
-    if stride != 1:
-        ds = dataset(stride)
-    if not quiet:
-        typer.echo(f"{folder}: {precision} {backend}, every {stride} frame(s)", err=True)
-    loader = make_loader(ds, batch, False, workers)
-    skipped, keys = 0, []
-
-    def batches(bar):
-        nonlocal skipped
-        for b in loader:
-            skipped += len(b.skipped)
-            keys.extend(b.keys)  # in the order predict_backend scores them
-            yield b
-            bar.update(1)
-
-    with tqdm(total=len(loader), desc=f"eval {precision}", leave=False, disable=quiet) as bar:
-        probs, targets = predict_backend(runner, batches(bar))
-    return EvalResult(list(meta["labels"]), probs, targets.astype(np.int64), keys, skipped,
-                      paper_window(float(meta["frame_rate"])))
-
-
-def _eval_stream(model, streams, gestures, seed, style, profile, backend, as_json, horizon=None):
-    from tqdm import tqdm
-
-    from lcr_edge.actions import load_profile
-    from lcr_edge.training.stream_eval import evaluate_streams
-
-    events = load_profile(profile).events
-    with tqdm(total=streams, desc="streams", leave=False, disable=as_json) as bar:
-        m = evaluate_streams(model, events, streams, gestures, seed, style, backend, progress=bar,
-                             horizon=horizon)
+def _print_streams(m: dict, profile: str, seed: int, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(m, indent=2))
         return

@@ -204,11 +204,10 @@ def test_quantize_cli_on_a_dataset_folder_holds_out_training_clips(tmp_path):
     rec = Recognizer.open(out)
     assert rec.precision == "int8" and rec.step(testing.clip(1)[0]).shape == (3,)
     from lcr_edge.model.checkpoint import read_checkpoint
-    from lcr_edge.quantize import evaluate
+    from lcr_edge.training.data import clips_for_model, hold_out
 
-    c = read_checkpoint(ckpt)
-    held = evaluate.holdout_loader(data, c, 64, frames=4, workers=0)
-    rest = evaluate.train_loader(data, c, frames=4, workers=0, holdout=64)
-    assert len(held.dataset) == 3 and len(rest.dataset) == 9
-    assert not {x.key for x in held.dataset.clips} & {x.key for x in rest.dataset.clips}
-    assert len(evaluate.holdout_loader(data, c, 2, frames=4, workers=0).dataset) == 2
+    train = clips_for_model(data, "train", read_checkpoint(ckpt), frames=4, train=True)
+    rest, held = hold_out(train, 64)
+    assert len(held) == 3 and len(rest) == 9 and rest.train and not held.train
+    assert not {x.key for x in held.clips} & {x.key for x in rest.clips}
+    assert len(hold_out(train, 2)[1]) == 2 and hold_out(train, 0)[1] is None

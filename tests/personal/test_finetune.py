@@ -48,7 +48,7 @@ def test_labels_keep_the_base_order_then_new_names_and_rows_are_copied(tmp_path,
 
 
 @pytest.mark.parametrize("strategy,frozen", [("head", "units.0.gate.key.weight"),
-                                             ("last", "patch_embed.weight"), ("all", None)])
+                                             ("last", "pos_embed"), ("all", None)])
 def test_each_strategy_trains_only_its_part(strategy, frozen, tiny_base):
     base, _ = load_checkpoint(tiny_base)
     groups = param_groups(base, strategy, 1e-3, 1e-4)
@@ -76,6 +76,7 @@ class FakeClock:
 
 def test_training_stops_within_the_budget(tmp_path, tiny_base, monkeypatch):
     import lcr_edge.training.finetune
+    from lcr_edge.quantize.pipeline import finetune_and_export
 
     data = make_set(tmp_path / "set")
     clock = FakeClock()
@@ -83,9 +84,10 @@ def test_training_stops_within_the_budget(tmp_path, tiny_base, monkeypatch):
     cfg = FinetuneConfig(model=str(tiny_base), data=str(data), out=str(tmp_path / "out"),
                          minutes=0.5, export=False, batch=4)  # no epoch cap: only the budget
     seen = []
-    rep = finetune(cfg, log=lambda *a: None, progress=lambda e, b, i: seen.append(e))
+    rep = finetune_and_export(cfg, log=lambda *a: None, progress=lambda e, b, i: seen.append(e))
     assert 1 <= rep["steps"] < 10 and max(seen) <= 30  # the last step ended inside 30 "s"
     assert rep["held_out_after"]["clips"] == 3
+    assert json.loads((tmp_path / "out" / "finetune.json").read_text())["steps"] == rep["steps"]
     model, ckpt = load_checkpoint(tmp_path / "out" / "finetuned.pt")
     assert ckpt["labels"] == ["Swiping Left", "Swiping Right", "Waving Hello"]
     assert ckpt["frame_rate"] == 6.0 and ckpt["sampling"]["frames"] == 6
