@@ -65,7 +65,7 @@ def cnn_baseline(classes: int, pool: str) -> nn.Module:
 
 def run(a) -> None:
     from lcr_edge.model import create_model
-    from lcr_edge.training.train import clip_loss
+    from lcr_edge.training.loop import clip_loss
 
     torch.manual_seed(a.seed)
     d = torch.load(a.cache, weights_only=True)

@@ -76,7 +76,7 @@ def _scratch_meta(folder: Path) -> dict:
 
 
 def quantize_checkpoint(ckpt_path: Path, data: Path, out: Path, cfg: QuantizeConfig,
-                        log=print, progress=None) -> dict:
+                        log=print) -> dict:
     """The whole pipeline on a dataset folder; returns model.json's content."""
     model, ckpt = load_checkpoint(ckpt_path)
     if cfg.frames is None:
@@ -92,11 +92,11 @@ def quantize_checkpoint(ckpt_path: Path, data: Path, out: Path, cfg: QuantizeCon
     if cfg.epochs > 0 and cfg.holdout:  # training clips QAT picks its step on, never trains on
         train, held = hold_out(train, cfg.holdout)
     return quantize_model(model, ckpt, Path(ckpt_path), Path(out), loader(train, shuffle=True),
-                          loader(val), cfg, log, progress, holdout=loader(held) if held else None)
+                          loader(val), cfg, log, holdout=loader(held) if held else None)
 
 
 def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cfg: QuantizeConfig,
-                   log=print, progress=None, holdout=None) -> dict:
+                   log=print, holdout=None) -> dict:
     """train, val, holdout: re-iterables of training.data batches or of (frames [B,F,3,S,S],
     edges [B,F,1,S,S], labels [B]); val None skips the accuracy table (tests); holdout None: QAT
     keeps its last step."""
@@ -132,9 +132,8 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
     if cfg.epochs > 0:
         log(f"QAT: fine-tuning {cfg.epochs} epoch(s) on the training split ...")
         teacher = StepModule(model).eval() if cfg.distill > 0 else None
-        tuned = qat.fine_tune(qstep, train, cfg.epochs, cfg.lr, cfg.steps, progress,
-                              teacher=teacher, distill=cfg.distill, holdout=holdout,
-                              check_every=cfg.check_every)
+        tuned = qat.fine_tune(qstep, train, cfg.epochs, cfg.lr, cfg.steps, teacher=teacher,
+                              distill=cfg.distill, holdout=holdout, check_every=cfg.check_every)
         if tuned["checks"]:
             log("  holdout loss by step: " + ", ".join(f"{s}: {v:.4f}" for s, v in tuned["checks"])
                 + f"; kept step {tuned['kept_step']}")

@@ -2,7 +2,7 @@
 
     calibration triples (frame, edge, state) from FP32 rollouts over training clips
     -> nncf.quantize(StepModule)                       PTQ: fake-quantizers with calibrated ranges
-    -> fine-tune through the step loop (BPTT)          QAT: weights and quantizer ranges learn
+    -> fine-tune the step rolled over clips (BPTT)     QAT: weights and quantizer ranges learn
     -> to_native_fake_quant()                          NNCF quantizers -> torch.fake_quantize_*
     -> ONNX export (plain QuantizeLinear/DequantizeLinear) -> OpenVINO IR INT8 (stateless, stateful)
 
@@ -14,15 +14,14 @@ separate quantizer per frame of its loop).
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Iterable
 
 import torch
-import torch.nn.functional as F
 
 from lcr_edge.model import LCR
 from lcr_edge.model.lcr import rollout
 from lcr_edge.quantize.step import StepModule
+from lcr_edge.training.loop import BatchLoss, Budget, Schedule, clip_loss, fit
 
 
 def calibration_items(model: LCR, batches: Iterable, max_items: int = 200, every: int = 4):
@@ -70,34 +69,30 @@ def quantize_ptq(model: LCR, items: list, wkv_int8: bool = False) -> torch.nn.Mo
                          ignored_scope=None if wkv_int8 else ignored_scope())
 
 
-def clip_loss(step, frames, edges, labels, smoothing: float = 0.1, skip: int = 0, teacher=None,
-              distill: float = 0.0):
-    """Loss over the logits of the frames after `skip`, state carried -> (loss, logits [B,F,K]).
-
-    (1 - distill) x label-smoothed cross-entropy + distill x KL(teacher || student) per frame,
-    the teacher being the FP32 step module: distillation asks INT8 to answer as FP32 does, which is
-    what quantization should preserve, instead of re-fitting the labels of the training split."""
+def rollout_loss(step, batch, teacher=None, distill: float = 0.0):
+    """`clip_loss` of a step module rolled over a batch's clips (frames, edges, labels), state
+    carried -> (loss, logits [B,F,K]). As `lcr-edge train`, the loss averages the last half of the
+    frames; with a teacher (the FP32 step module) and distill > 0 it is (partly) distillation:
+    INT8 asked to answer as FP32 does, which is what quantization should preserve, instead of
+    re-fitting the labels of the training split."""
+    device = next(step.parameters()).device
+    frames, edges, labels = (t.to(device) for t in batch)
     logits, _ = rollout(step, frames, edges)
-    used = logits[:, skip:].reshape(-1, logits.shape[-1])
-    loss = used.new_zeros(())
-    if distill < 1.0:
-        target = labels[:, None].expand(-1, logits.shape[1] - skip).reshape(-1)
-        loss = loss + (1.0 - distill) * F.cross_entropy(used, target, label_smoothing=smoothing)
+    soft = None
     if distill > 0.0:
         with torch.no_grad():
-            soft = torch.softmax(rollout(teacher, frames, edges)[0][:, skip:], -1)
-        loss = loss + distill * F.kl_div(F.log_softmax(used, -1), soft.reshape(used.shape),
-                                         reduction="batchmean")
-    return loss, logits
+            soft, _ = rollout(teacher, frames, edges)
+    last = frames.shape[1] - frames.shape[1] // 2
+    return clip_loss(logits, labels, last, 0.1, soft, distill), logits
 
 
 def fine_tune(qstep: torch.nn.Module, train_batches, epochs: int = 1, lr: float = 2e-5,
-              max_steps: int | None = None, progress=None, teacher=None,
-              distill: float = 0.0, holdout=None, check_every: int = 25) -> dict:
-    """Quantization-aware fine-tuning of a fake-quantized StepModule (in place).
+              max_steps: int | None = None, teacher=None, distill: float = 0.0, holdout=None,
+              check_every: int = 25) -> dict:
+    """Quantization-aware fine-tuning of a fake-quantized StepModule (in place), in the training
+    loop (training.loop.fit): AdamW without weight decay, a small cosine-decayed learning rate
+    (the weights start from a trained checkpoint), the loss of `rollout_loss`.
 
-    A small cosine-decayed learning rate: the weights start from a trained checkpoint. With a
-    teacher (the FP32 StepModule) and distill > 0 the loss is (partly) distillation (clip_loss).
     With `holdout` batches (training clips QAT does not train on) the holdout loss is measured
     before the first step and every `check_every` steps, and the weights with the lowest one are
     kept: PTQ already answers much as FP32 does, and a step that makes the answers worse on clips
@@ -109,77 +104,50 @@ def fine_tune(qstep: torch.nn.Module, train_batches, epochs: int = 1, lr: float 
         teacher.eval()
     checks, best = [], None
 
-    def check(step_i):
+    def check(step_i: int):
         nonlocal best
         loss = holdout_loss(qstep, holdout, teacher, distill)
         checks.append((step_i, loss))
         if best is None or loss < best[1]:
             best = (step_i, loss, copy.deepcopy(qstep.state_dict()))
 
+    def loss_fn(batch, step_i: int) -> BatchLoss:
+        _, _, labels = batch
+        if not len(labels):
+            return BatchLoss(None)
+        loss, logits = rollout_loss(qstep, batch, teacher, distill)
+        return BatchLoss(loss, len(labels), (logits[:, -1].argmax(-1) == labels.to(logits.device)).sum())
+
     if holdout is not None:
         check(0)
-    qstep.train()
-    opt = torch.optim.AdamW(qstep.parameters(), lr=lr, weight_decay=0.0)
-    total = max_steps or epochs * max(1, _len(train_batches))
-    losses, step_i = [], 0
-    done = False
-    for _ in range(epochs):
-        for frames, edges, labels in train_batches:
-            if not len(labels):  # every clip of the batch unreadable
-                continue
-            device = next(qstep.parameters()).device
-            frames, edges, labels = frames.to(device), edges.to(device), labels.to(device)
-            for g in opt.param_groups:
-                g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step_i / max(1, total)))
-            # as `lcr-edge train`: the loss averages the last half of the frames
-            loss, _ = clip_loss(qstep, frames, edges, labels, skip=frames.shape[1] // 2,
-                                teacher=teacher, distill=distill)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(qstep.parameters(), 1.0)
-            opt.step()
-            losses.append(float(loss.detach()))
-            step_i += 1
-            if progress is not None:
-                progress(step_i, total, losses[-1])
-            done = bool(max_steps and step_i >= max_steps)
-            if holdout is not None and (step_i % check_every == 0 or done):
-                check(step_i)
-                qstep.train()
-            if done:
-                break
-        if done:
-            break
-    if holdout is not None and checks[-1][0] != step_i:
-        check(step_i)
+    per_epoch = len(train_batches) if hasattr(train_batches, "__len__") else 1
+    total = max_steps or epochs * max(1, per_epoch)
+    state = fit(qstep, [{"params": list(qstep.parameters()), "lr": lr, "weight_decay": 0.0}],
+                lambda epoch, done: train_batches, loss_fn, Schedule(steps=total),
+                Budget(epochs=epochs, steps=max_steps),
+                checkpoint_steps=check_every if holdout is not None else 0,
+                on_checkpoint=(lambda s: check(s.step)) if holdout is not None else None, bar="QAT")
+    if holdout is not None and checks[-1][0] != state.step:
+        check(state.step)
     if best is not None:
         qstep.load_state_dict(best[2])
     qstep.eval()
-    return {"losses": losses, "checks": checks, "kept_step": best[0] if best else None}
+    return {"losses": state.losses, "checks": checks, "kept_step": best[0] if best else None}
 
 
 @torch.no_grad()
 def holdout_loss(step, batches, teacher=None, distill: float = 0.0) -> float:
-    """clip_loss of a step module over held-out batches, averaged per clip (no augmentation)."""
+    """`rollout_loss` of a step module over held-out batches, averaged per clip (no augmentation)."""
     step.eval()
     total, n = 0.0, 0
-    for frames, edges, labels in batches:
+    for batch in batches:
+        _, _, labels = batch
         if not len(labels):
             continue
-        device = next(step.parameters()).device
-        frames, edges, labels = frames.to(device), edges.to(device), labels.to(device)
-        loss, _ = clip_loss(step, frames, edges, labels, skip=frames.shape[1] // 2,
-                            teacher=teacher, distill=distill)
+        loss, _ = rollout_loss(step, batch, teacher, distill)
         total += float(loss) * len(labels)
         n += len(labels)
     return total / max(1, n)
-
-
-def _len(x) -> int:
-    try:
-        return len(x)
-    except TypeError:
-        return 1
 
 
 class NativeFakeQuant(torch.nn.Module):

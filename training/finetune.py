@@ -32,9 +32,9 @@ from lcr_edge.model.checkpoint import load_checkpoint, save_checkpoint
 from lcr_edge.model.lcr import LCRConfig
 from lcr_edge.preprocess import Preprocess
 from lcr_edge.recording import set_warnings
-from lcr_edge.training.data import Clip, ClipDataset, Sampling, jester_clips, make_loader
+from lcr_edge.training.data import Clip, ClipDataset, Sampling, epoch_order, jester_clips, make_loader
 from lcr_edge.training.evaluate import forward_probs, predict
-from lcr_edge.training.train import clip_loss
+from lcr_edge.training.loop import Budget, LoopState, Schedule, clip_batch_loss, fit
 
 STRATEGIES = ("head", "last", "all")
 # (body, head) learning rates per strategy: a pretrained body moves little, a new head a lot.
@@ -162,9 +162,9 @@ def param_groups(model: LCR, strategy: str, lr_head: float, lr_body: float) -> l
         p.requires_grad_(False)
     for p in head + body:
         p.requires_grad_(True)
-    groups = [{"params": head, "lr": lr_head, "base_lr": lr_head}]
+    groups = [{"params": head, "lr": lr_head, "weight_decay": 0.01}]
     if body:
-        groups.append({"params": body, "lr": lr_body, "base_lr": lr_body})
+        groups.append({"params": body, "lr": lr_body, "weight_decay": 0.01})
     return groups
 
 
@@ -195,8 +195,8 @@ class Finetuned:
 
 
 def finetune(cfg: FinetuneConfig, log=print, progress=None) -> Finetuned:
-    """Fine-tune within the time budget, held-out accuracy before and after.
-    progress(elapsed_s, budget_s, info: dict) is called after every step."""
+    """Fine-tune within the time budget (training.loop.fit), held-out accuracy before and after.
+    progress(state) is called after every step (a training.loop.LoopState)."""
     t_start = time.perf_counter()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -224,7 +224,6 @@ def finetune(cfg: FinetuneConfig, log=print, progress=None) -> Finetuned:
         lr_body, lr_head = lr_body * cfg.lr / lr_head, cfg.lr
     groups = param_groups(model, cfg.train, lr_head, lr_body)
     trainable = sum(p.numel() for g in groups for p in g["params"])
-    opt = torch.optim.AdamW(groups, weight_decay=0.01)
     train_set = ClipDataset(split.train, split.labels, sampling, train=True, preprocess=pre,
                             seed=cfg.seed)
     held_set = ClipDataset(split.held, split.labels, sampling, train=False, preprocess=pre) \
@@ -247,55 +246,29 @@ def finetune(cfg: FinetuneConfig, log=print, progress=None) -> Finetuned:
         loader = make_loader(held_set, batch_size=8, workers=0)
         return predict(forward_probs(model, autocast=autocast), loader).report()
 
-    before = held_out()
-
-    budget = 60.0 * cfg.minutes
-    reserve = _eval_seconds(held_set, sampling)  # time for the held-out pass after training
-    history, step, epoch, step_s = [], 0, 0, 0.0
-    model.train()
-    t_train = time.perf_counter()
-    stop = False
-    while not stop:
-        from lcr_edge.training.data import epoch_order
-
+    def epoch_batches(epoch: int, done: int):
         train_set.set_epoch(epoch)
         order = epoch_order(len(train_set), cfg.seed, epoch)
-        batches = [order[i:i + cfg.batch] for i in range(0, len(order), cfg.batch)]
-        tot = right = n = 0
-        for batch in make_loader(train_set, workers=0, batches=batches):
-            elapsed = time.perf_counter() - t_start
-            if step and elapsed + step_s + reserve > budget:  # (one step at least)
-                stop = True
-                break
-            frac = min(1.0, max(elapsed / budget, epoch / cfg.epochs if cfg.epochs else 0.0))
-            for g in opt.param_groups:  # cosine over the time budget, short warm-up
-                g["lr"] = g["base_lr"] * min(1.0, (step + 1) / 3) * \
-                    (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
-            t0 = time.perf_counter()
-            with torch.autocast("cpu", dtype=autocast, enabled=autocast is not None):
-                logits = model(batch.frames, batch.edges)
-            loss = clip_loss(logits, batch.labels, max(1, sampling.frames // 2), 0.1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
-            opt.step()
-            step_s = time.perf_counter() - t0 if not step_s else 0.7 * step_s + 0.3 * (
-                time.perf_counter() - t0)
-            step += 1
-            k = len(batch.labels)
-            tot += loss.item() * k
-            right += (logits[:, -1].argmax(-1) == batch.labels).sum().item()
-            n += k
-            if progress is not None:
-                progress(time.perf_counter() - t_start, budget,
-                         {"epoch": epoch + 1, "loss": tot / n, "acc": right / n})
-        if n:
-            history.append({"epoch": epoch + 1, "steps": step, "loss": round(tot / n, 4),
-                            "train_acc": round(right / n, 4),
+        return make_loader(train_set, workers=0,
+                           batches=[order[i:i + cfg.batch] for i in range(0, len(order), cfg.batch)])
+
+    def end_epoch(state: LoopState):
+        t = state.totals
+        if t.clips:
+            history.append({"epoch": state.epoch + 1, "steps": state.step,
+                            "loss": round(t.loss / t.clips, 4), "train_acc": round(t.right / t.clips, 4),
                             "seconds": round(time.perf_counter() - t_train, 1)})
-        epoch += 1
-        if cfg.epochs and epoch >= cfg.epochs:
-            stop = True
+
+    before = held_out()
+    history, t_train = [], time.perf_counter()
+    # a cosine over the time budget (or the epochs, where they end first), a short warm-up; a
+    # step starts only if it should end inside the budget, less the held-out pass after it
+    budget = Budget(epochs=cfg.epochs or None, seconds=60.0 * cfg.minutes,
+                    reserve=_eval_seconds(held_set, sampling), finish_inside=True)
+    state = fit(model, groups, epoch_batches,
+                clip_batch_loss(model, max(1, sampling.frames // 2), 0.1, "cpu", autocast),
+                Schedule(warmup=3, floor=0.02), budget, start=t_start, on_epoch=end_epoch,
+                on_step=progress, bar="fine-tuning")
     model.eval()
     after = held_out()
     train_s = time.perf_counter() - t_start
@@ -305,12 +278,12 @@ def finetune(cfg: FinetuneConfig, log=print, progress=None) -> Finetuned:
     else:
         held_text = ("no held-out clips, so no accuracy to report (a gesture needs 3 or more clips "
                      "for one to be held out)")
-    log(f"trained {step} steps ({epoch if n else epoch - 1} epochs) in {train_s:.0f} s; {held_text}")
+    log(f"trained {state.step} steps ({len(history)} epochs) in {train_s:.0f} s; {held_text}")
 
     report = {"config": asdict(cfg), "base": str(base_path), "labels": split.labels,
               "new_labels": split.new_labels, "rows_from_base": split.base_rows,
               "train_clips": [c.key for c in split.train], "held_out_clips": [c.key for c in split.held],
-              "trainable_params": trainable, "params": model.num_params(), "steps": step,
+              "trainable_params": trainable, "params": model.num_params(), "steps": state.step,
               "history": history, "held_out_before": before, "held_out_after": after,
               "train_seconds": round(train_s, 1),
               "sampling": {"frames": sampling.frames, "stride": sampling.stride,

@@ -1,6 +1,7 @@
 """`lcr-edge train`: AdamW, warm-up then cosine, label smoothing, tube masking, gradient clipping,
 bf16 autocast on CUDA, DistributedDataParallel under torchrun (gloo on CPU, nccl on CUDA), atomic
-`last`/`best` checkpoints that `--resume` continues from, mid-epoch included.
+`last`/`best` checkpoints that `--resume` continues from, mid-epoch included; the steps run in the
+one training loop (training.loop.fit), validation in training.evaluate.
 
 Run layout (OUT): last.pt, best.pt, metrics.csv (one row an epoch), curves.png, config.toml.
 """
@@ -12,7 +13,7 @@ import io
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, astuple, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -26,6 +27,7 @@ from lcr_edge.model import create_model, tube_mask
 from lcr_edge.model.checkpoint import read_checkpoint, save_checkpoint
 from lcr_edge.training.data import ClipDataset, epoch_order, make_loader
 from lcr_edge.training.evaluate import forward_probs, predict
+from lcr_edge.training.loop import Budget, LoopState, Schedule, Totals, clip_batch_loss, fit
 
 
 @dataclass
@@ -147,21 +149,6 @@ def setup_distributed(device: str) -> tuple[int, int, torch.device]:
     return rank, world, torch.device("cpu")
 
 
-def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-
-def clip_loss(logits: torch.Tensor, labels: torch.Tensor, last: int, smoothing: float) -> torch.Tensor:
-    """Label-smoothed cross-entropy averaged over the last `last` frames' logits (B, F, K)."""
-    tail = logits[:, -last:]
-    target = labels[:, None].expand(-1, tail.shape[1])
-    return F.cross_entropy(tail.reshape(-1, tail.shape[-1]).float(), target.reshape(-1),
-                           label_smoothing=smoothing)
-
-
 def write_metrics(out: Path, history: list[dict]) -> None:
     if not history:
         return
@@ -214,14 +201,12 @@ def train(cfg: TrainConfig, log=print) -> dict:
     model = create_model(cfg.variant, num_classes=len(train_set.labels), **overrides).to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    groups = [{"params": decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
+              {"params": no_decay, "lr": cfg.lr, "weight_decay": 0.0}]
     per_rank = math.ceil(len(train_set) / world)
     steps_per_epoch = math.ceil(per_rank / cfg.batch)
-    total_steps = steps_per_epoch * cfg.epochs
     warmup_steps = max(1, int(cfg.warmup * steps_per_epoch))
-    start_epoch, skip_batches, step, history, best = 0, 0, 0, [], -1.0
-    resumed_sums = None  # (loss, right, clips, skipped) of a resumed epoch's first part
+    resume, history, best = None, [], -1.0
 
     if cfg.resume:
         ckpt_path = out / "last.pt"
@@ -234,13 +219,15 @@ def train(cfg: TrainConfig, log=print) -> dict:
             raise LCRError(f"{ckpt_path}: not a resumable training checkpoint (no {', '.join(missing)}); "
                            f"start a new run from its weights with --init instead")
         model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        start_epoch, skip_batches = ckpt["epoch"], ckpt["batch_in_epoch"]
-        step, history, best = ckpt["step"], ckpt["history"], ckpt["best"]
-        resumed_sums = tuple(ckpt.get("epoch_sums") or ()) or None
+        sums = ckpt.get("epoch_sums")  # (loss, right, clips, skipped) of the epoch's first part
+        resume = {"optimizer": ckpt["optimizer"], "epoch": ckpt["epoch"],
+                  "batch": ckpt["batch_in_epoch"], "step": ckpt["step"],
+                  "totals": Totals(*sums) if sums and ckpt["batch_in_epoch"] and rank == 0 else None}
+        history, best = ckpt["history"], ckpt["best"]
         torch.set_rng_state(ckpt["rng"])
         if rank == 0:
-            log(f"resuming {ckpt_path}: epoch {start_epoch + 1}, batch {skip_batches}, step {step}")
+            log(f"resuming {ckpt_path}: epoch {ckpt['epoch'] + 1}, batch {ckpt['batch_in_epoch']}, "
+                f"step {ckpt['step']}")
     elif rank == 0 and (out / "last.pt").exists():
         raise LCRError(f"{out} already holds a run: pass --resume to continue it or --out elsewhere")
     if cfg.init and not cfg.resume:
@@ -272,20 +259,20 @@ def train(cfg: TrainConfig, log=print) -> dict:
             model, device_ids=[device.index] if device.type == "cuda" else None)
     use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
     autocast = torch.bfloat16 if use_bf16 else None
-    last_frames = cfg.loss_frames or max(1, cfg.frames // 2)
     sampling = {"frames": cfg.frames, "stride": cfg.stride, "source_fps": train_set.sampling.source_fps,
                 "frame_rate": train_set.sampling.frame_rate}
-    t_start, last_save = time.time(), time.time()
+    t_start = time.perf_counter()
     metrics: dict = {}
 
-    def save(name: str, epoch: int, batch_in_epoch: int, extra_metrics=None, sums=None):
+    def save(name: str, state: LoopState, epoch: int, batch_in_epoch: int, extra_metrics=None,
+             sums=None):
         if rank != 0:
             return
         save_checkpoint(out / name, model, train_set.labels, train_set.preprocess,
-                        optimizer=opt.state_dict(), epoch=epoch, batch_in_epoch=batch_in_epoch,
-                        step=step, history=history, best=best, rng=torch.get_rng_state(),
-                        train_config=asdict(cfg), sampling=sampling, metrics=extra_metrics or {},
-                        epoch_sums=list(sums or [0, 0, 0, 0]))
+                        optimizer=state.optimizer.state_dict(), epoch=epoch,
+                        batch_in_epoch=batch_in_epoch, step=state.step, history=history, best=best,
+                        rng=torch.get_rng_state(), train_config=asdict(cfg), sampling=sampling,
+                        metrics=extra_metrics or {}, epoch_sums=list(sums or [0, 0, 0, 0]))
 
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
@@ -298,66 +285,32 @@ def train(cfg: TrainConfig, log=print) -> dict:
             f"{len(val_set)} validation clips, {len(train_set.labels)} classes, {cfg.frames} frames "
             f"stride {cfg.stride} ({sampling['frame_rate']:.1f} fps)")
 
-    from tqdm import tqdm
-
-    for epoch in range(start_epoch, cfg.epochs):
+    def epoch_batches(epoch: int, done: int):
+        """This rank's batches of `epoch` after its first `done`: every rank the same number."""
         train_set.set_epoch(epoch)
         order = epoch_order(len(train_set), cfg.seed, epoch)
-        order += order[: per_rank * world - len(order)]  # every rank the same number of batches
+        order += order[: per_rank * world - len(order)]
         mine = order[rank::world]
         batches = [mine[i:i + cfg.batch] for i in range(0, len(mine), cfg.batch)]
-        loader = make_loader(train_set, workers=cfg.workers, batches=batches[skip_batches:])
-        net.train()
-        tot_loss = tot_right = tot_n = skipped = 0
-        if skip_batches and rank == 0 and resumed_sums:  # the resumed epoch's batches before the kill
-            tot_loss, tot_right, tot_n, skipped = resumed_sums
-        t_epoch = time.time()
-        bar = tqdm(total=len(batches), initial=skip_batches, disable=rank != 0, leave=False,
-                   desc=f"epoch {epoch + 1}/{cfg.epochs}", dynamic_ncols=True)
-        stopped_early = False
-        for bi, batch in enumerate(loader, start=skip_batches):
-            skipped += len(batch.skipped)
-            if not len(batch.labels):
-                continue
-            frames, edges = batch.frames.to(device), batch.edges.to(device)
-            labels = batch.labels.to(device)
-            keep = None
-            if cfg.tube_mask > 0:
-                g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-                keep = tube_mask(len(labels), model.config.grid ** 2, cfg.tube_mask, g).to(device)
-            for group in opt.param_groups:
-                group["lr"] = cfg.lr * lr_factor(step, warmup_steps, total_steps)
-            with torch.autocast(device_type=device.type, dtype=autocast, enabled=autocast is not None):
-                logits = net(frames, edges, keep=keep)
-            loss = clip_loss(logits, labels, last_frames, cfg.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            step += 1
-            n = len(labels)
-            tot_loss += loss.item() * n
-            tot_right += (logits[:, -1].argmax(-1) == labels).sum().item()
-            tot_n += n
-            rate = tot_n * world / max(1e-9, time.time() - t_epoch)
-            bar.set_postfix(loss=f"{tot_loss / tot_n:.3f}", acc=f"{tot_right / tot_n:.3f}",
-                            clips_s=f"{rate:.1f}", lr=f"{opt.param_groups[0]['lr']:.1e}")
-            bar.update(1)
-            over_budget = cfg.max_minutes and (time.time() - t_start) / 60 > cfg.max_minutes
-            if time.time() - last_save > 60 * cfg.checkpoint_minutes or over_budget:
-                save("last.pt", epoch, bi + 1, sums=(tot_loss, tot_right, tot_n, skipped))
-                last_save = time.time()
-            if over_budget:
-                stopped_early = True
-                break
-        bar.close()
-        skip_batches = 0
-        if stopped_early:
+        return make_loader(train_set, workers=cfg.workers, batches=batches[done:])
+
+    def mask(step: int, clips: int):
+        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+        return tube_mask(clips, model.config.grid ** 2, cfg.tube_mask, g).to(device)
+
+    def checkpoint(state: LoopState):  # mid-epoch: the sums so far, for the resumed epoch's line
+        save("last.pt", state, state.epoch, state.batch, sums=astuple(state.totals))
+
+    def end_epoch(state: LoopState):
+        nonlocal best, metrics
+        epoch = state.epoch
+        if state.cut_short:
             if rank == 0:
                 log(f"time budget of {cfg.max_minutes} min reached mid-epoch {epoch + 1}; "
                     f"`--resume` continues")
-            break
-        stats = torch.tensor([tot_loss, tot_right, tot_n, skipped], dtype=torch.float64)
+            return
+        t = state.totals
+        stats = torch.tensor([t.loss, t.right, t.clips, t.skipped], dtype=torch.float64)
         if world > 1:
             dist.all_reduce(stats)
         res = predict(forward_probs(model, device, autocast),
@@ -370,21 +323,21 @@ def train(cfg: TrainConfig, log=print) -> dict:
                            f"({int(stats[3].item())} unreadable, see the warnings above); nothing "
                            f"was saved")
         seen = max(1.0, stats[2].item())
-        metrics = {"epoch": epoch + 1, "step": step, "train_loss": round(stats[0].item() / seen, 5),
+        epoch_s = time.perf_counter() - state.epoch_start
+        metrics = {"epoch": epoch + 1, "step": state.step, "train_loss": round(stats[0].item() / seen, 5),
                    "train_acc": round(stats[1].item() / seen, 5),
                    "val_loss": round(val_loss, 5), "val_top1": round(m.get("top1_paper", 0.0), 5),
                    "val_top5": round(m.get("top5_paper", 0.0), 5),
                    "val_top1_last": round(m.get("top1_last", 0.0), 5),
-                   "lr": opt.param_groups[0]["lr"], "epoch_s": round(time.time() - t_epoch, 1),
-                   "clips_per_s": round(stats[2].item() / max(1e-9, time.time() - t_epoch), 2),
+                   "lr": state.lr, "epoch_s": round(epoch_s, 1),
+                   "clips_per_s": round(stats[2].item() / max(1e-9, epoch_s), 2),
                    "skipped": int(stats[3].item() + res.skipped)}
         history.append(metrics)
         if rank == 0:
             if metrics["val_top1"] > best:
                 best = metrics["val_top1"]
-                save("best.pt", epoch + 1, 0, metrics)
-            save("last.pt", epoch + 1, 0, metrics)
-            last_save = time.time()
+                save("best.pt", state, epoch + 1, 0, metrics)
+            save("last.pt", state, epoch + 1, 0, metrics)
             write_metrics(out, history)
             log(f"epoch {epoch + 1}/{cfg.epochs}: train loss {metrics['train_loss']:.3f} acc "
                 f"{100 * metrics['train_acc']:.1f} % | val top-1 {100 * metrics['val_top1']:.1f} % "
@@ -392,10 +345,16 @@ def train(cfg: TrainConfig, log=print) -> dict:
                 f"{100 * metrics['val_top5']:.1f} % | "
                 f"{metrics['clips_per_s']:.1f} clips/s, {metrics['epoch_s']:.0f} s"
                 + (f" | {metrics['skipped']} unreadable clips skipped" if metrics["skipped"] else ""))
-        if cfg.max_minutes and (time.time() - t_start) / 60 > cfg.max_minutes and epoch + 1 < cfg.epochs:
-            if rank == 0:
-                log(f"time budget of {cfg.max_minutes} min reached after epoch {epoch + 1}")
-            break
+
+    loss_fn = clip_batch_loss(net, cfg.loss_frames or max(1, cfg.frames // 2), cfg.label_smoothing,
+                              device, autocast, mask if cfg.tube_mask > 0 else None)
+    state = fit(net, groups, epoch_batches, loss_fn,
+                Schedule(warmup=warmup_steps, floor=0.01, steps=steps_per_epoch * cfg.epochs),
+                Budget(epochs=cfg.epochs, seconds=60 * cfg.max_minutes or None), grad_clip=cfg.grad_clip,
+                start=t_start, resume=resume, checkpoint_seconds=60 * cfg.checkpoint_minutes,
+                on_checkpoint=checkpoint, on_epoch=end_epoch, bar="" if rank == 0 else None)
+    if state.stopped == "time" and not state.cut_short and rank == 0:
+        log(f"time budget of {cfg.max_minutes} min reached after epoch {state.epoch + 1}")
     if world > 1:
         dist.barrier()
     if rank == 0 and history:

@@ -41,8 +41,6 @@ def register(app: typer.Typer) -> None:
         gesture names welcome: they get rows of a new head, and their names travel in
         model.json), report held-out accuracy, then quantize and export. The base's own classes
         that your set contains keep their trained rows."""
-        from tqdm import tqdm
-
         from lcr_edge.io import check_output_folder
         from lcr_edge.quantize.pipeline import finetune_and_export
         from lcr_edge.training.finetune import FinetuneConfig
@@ -52,28 +50,12 @@ def register(app: typer.Typer) -> None:
                              train=train, lr=lr, holdout=holdout, batch=batch, epochs=epochs,
                              precision=precision, seed=seed, threads=threads,
                              export=not no_export, qat_steps=qat_steps)
-        bar = None
-
-        def progress(elapsed: float, budget: float, info: dict) -> None:
-            nonlocal bar
-            if bar is None:
-                bar = tqdm(total=round(budget), unit="s", desc="fine-tuning", leave=False,
-                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s "
-                                      "[{remaining} left{postfix}]", dynamic_ncols=True)
-            bar.n = min(round(budget), round(elapsed))
-            bar.set_postfix_str(f"epoch {info['epoch']}, loss {info['loss']:.3f}, "
-                                f"train acc {100 * info['acc']:.0f} %", refresh=False)
-            bar.refresh()
 
         def log(*args) -> None:
-            if bar is not None:
-                bar.clear()
             if not as_json:
                 typer.echo(" ".join(str(a) for a in args))
 
-        report = finetune_and_export(cfg, log=log, progress=progress)
-        if bar is not None:
-            bar.close()
+        report = finetune_and_export(cfg, log=log)  # its progress bar shows the seconds spent
         if as_json:
             typer.echo(json.dumps(report, indent=2))
             return

@@ -47,8 +47,6 @@ def register(app: typer.Typer) -> None:
         """Quantize a checkpoint to INT8 with NNCF: post-training (PTQ) for comparison, then
         quantization-aware fine-tuning (QAT); writes FP32 and INT8 ONNX / OpenVINO models and
         prints FP32, PTQ-INT8 and QAT-INT8 validation top-1 side by side."""
-        from tqdm import tqdm
-
         from lcr_edge.io import check_output_folder, one_model_argument
         from lcr_edge.quantize.pipeline import QuantizeConfig, quantize_checkpoint
 
@@ -66,19 +64,8 @@ def register(app: typer.Typer) -> None:
                              frames=frames, calibration=calibration,
                              train_limit=train_limit, val_limit=val_limit, workers=workers,
                              wkv_int8=wkv_int8, device=device)
-        bar = None
-
-        def progress(i, total, loss):
-            nonlocal bar
-            if bar is None:
-                bar = tqdm(total=total, desc="QAT", unit="batch", leave=False)
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.3f}")
-
         log = (lambda *_: None) if as_json else typer.echo
-        meta = quantize_checkpoint(checkpoint, data, out, cfg, log=log, progress=progress)
-        if bar is not None:
-            bar.close()
+        meta = quantize_checkpoint(checkpoint, data, out, cfg, log=log)  # QAT draws its own bar
         if as_json:
             typer.echo(json.dumps(meta, indent=2))
             return

@@ -46,12 +46,12 @@ def test_native_fake_quant_matches_nncf(tmp_path):
     # and fine-tuning on it moves the student's outputs towards FP32's.
     teacher = StepModule(model)
     frames, edges, labels = testing.random_batches(1, 2, 4, 3, seed=7)[0]
-    self_kl, _ = qat.clip_loss(teacher, frames, edges, labels, teacher=teacher, distill=1.0)
+    self_kl, _ = qat.rollout_loss(teacher, (frames, edges, labels), teacher=teacher, distill=1.0)
     assert abs(float(self_kl)) < 1e-6
-    gap = [float(qat.clip_loss(qstep, frames, edges, labels, teacher=teacher, distill=1.0)[0])]
+    gap = [float(qat.rollout_loss(qstep, (frames, edges, labels), teacher=teacher, distill=1.0)[0])]
     qat.fine_tune(qstep, [(frames, edges, labels)] * 6, epochs=1, lr=3e-4, teacher=teacher,
                   distill=1.0)  # lr 1e-3 overshoots the max head's 2e-4 gap on this noise
-    gap.append(float(qat.clip_loss(qstep, frames, edges, labels, teacher=teacher, distill=1.0)[0]))
+    gap.append(float(qat.rollout_loss(qstep, (frames, edges, labels), teacher=teacher, distill=1.0)[0]))
     assert 0 < gap[1] < gap[0]
     with pytest.raises(ValueError, match="teacher"):
         qat.fine_tune(qstep, [(frames, edges, labels)], distill=0.5)

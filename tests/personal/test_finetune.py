@@ -76,16 +76,19 @@ class FakeClock:
 
 def test_training_stops_within_the_budget(tmp_path, tiny_base, monkeypatch):
     import lcr_edge.training.finetune
+    import lcr_edge.training.loop
     from lcr_edge.quantize.pipeline import finetune_and_export
 
     data = make_set(tmp_path / "set")
     clock = FakeClock()
     monkeypatch.setattr(lcr_edge.training.finetune, "time", clock)
+    monkeypatch.setattr(lcr_edge.training.loop, "time", clock)
     cfg = FinetuneConfig(model=str(tiny_base), data=str(data), out=str(tmp_path / "out"),
                          minutes=0.5, export=False, batch=4)  # no epoch cap: only the budget
     seen = []
-    rep = finetune_and_export(cfg, log=lambda *a: None, progress=lambda e, b, i: seen.append(e))
-    assert 1 <= rep["steps"] < 10 and max(seen) <= 30  # the last step ended inside 30 "s"
+    rep = finetune_and_export(cfg, log=lambda *a: None, progress=lambda s: seen.append(s.elapsed))
+    assert 1 <= rep["steps"] < 10 and len(seen) == rep["steps"]
+    assert max(seen) <= 30  # the last step ended inside 30 "s"
     assert rep["held_out_after"]["clips"] == 3
     assert json.loads((tmp_path / "out" / "finetune.json").read_text())["steps"] == rep["steps"]
     model, ckpt = load_checkpoint(tmp_path / "out" / "finetuned.pt")
