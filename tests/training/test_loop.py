@@ -1,6 +1,9 @@
 """training.loop: the schedule, the budgets, checkpoints and resuming, on a tiny linear model."""
 
 import math
+from functools import partial
+from itertools import count
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -93,21 +96,10 @@ def test_a_resumed_run_ends_where_an_unbroken_one_does():
     assert resumed.totals.clips == whole.totals.clips == 24  # the epoch's sums span the resume
 
 
-class Clock:
-    """time.perf_counter moving 1 s a call."""
-
-    def __init__(self):
-        self.t = 0.0
-
-    def perf_counter(self):
-        self.t += 1.0
-        return self.t
-
-
 @pytest.mark.parametrize("finish_inside", [False, True])
 def test_a_time_budget_stops_after_the_step_that_spends_it_or_before_one_that_would(monkeypatch,
                                                                                     finish_inside):
-    monkeypatch.setattr(loop, "time", Clock())
+    monkeypatch.setattr(loop, "time", SimpleNamespace(perf_counter=partial(next, count(1.0))))  # 1 s a call
     model, batches = linear_problem(n_batches=50)
     ends = []
     state = fit(model, [{"params": list(model.parameters()), "lr": 0.01, "weight_decay": 0.0}],
