@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import IterableDataset
 
 from lcr_edge.errors import LCRError
@@ -118,6 +119,11 @@ class StreamChunks(IterableDataset):
         self.jitter, self.flip, self.seed, self.batches = jitter, flip, seed, batches
         self.mirror = mirror_index(self.labels)
 
+    def __len__(self) -> int:
+        if self.batches is None:
+            raise TypeError("an endless StreamChunks (batches=None) has no length")
+        return self.batches
+
     def __iter__(self):
         rng = np.random.default_rng(self.seed)
         lanes = [_Lane() for _ in range(self.lanes)]
@@ -189,3 +195,85 @@ class _Lane:
         t = self.tgt[self.pos:self.pos + n]
         self.pos += n
         return np.stack(xs), np.stack(es), t
+
+
+def stream_batch_loss(net, model, background: int, smoothing: float = 0.1,
+                      background_weight: float = 0.5, device="cpu", autocast=None):
+    """The loss of `lcr-edge train --mode stream` for `training.loop.fit`: each chunk continues
+    the state the last chunk of its lane left (detached: truncated backpropagation through time),
+    zeroed where the batch says `reset`; label-smoothed cross-entropy over the frames that have a
+    target, frames of class `background` ("No gesture") weighted `background_weight` (they are
+    most of every stream). `net` runs the chunk (the model, or its DDP wrapper)."""
+    from lcr_edge.training.loop import BatchLoss
+
+    device = torch.device(device)
+    carried: dict = {"state": None}
+    weight = torch.ones(model.config.num_classes, device=device)
+    weight[background] = background_weight
+
+    def loss_fn(batch, step: int) -> BatchLoss:
+        frames, edges = batch["frames"].to(device), batch["edges"].to(device)
+        targets, reset = batch["targets"].to(device), batch["reset"].to(device)
+        state = carried["state"]
+        if state is None or state.shape[2] != len(frames):
+            state = model.initial_state(len(frames), device)
+        state = state.clone()
+        state[:, :, reset] = 0  # a lane that starts over: a fresh state, as the runtime's reset()
+        with torch.autocast(device_type=device.type, dtype=autocast, enabled=autocast is not None):
+            logits, new_state = net(frames, edges, state=state, return_state=True)
+        carried["state"] = new_state.detach().float()
+        flat, tgt = logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1)
+        counted = tgt != IGNORE
+        if not counted.any():  # a chunk without targets still carries its state on
+            return BatchLoss(flat.sum() * 0.0, 0, 0)
+        loss = F.cross_entropy(flat, tgt, weight=weight, ignore_index=IGNORE,
+                               label_smoothing=smoothing)
+        right = ((flat.argmax(-1) == tgt) & counted).sum()
+        return BatchLoss(loss, int(counted.sum()), right)
+
+    return loss_fn
+
+
+@torch.no_grad()
+def score_streams(model, streams: list[dict], labels: list[str], stride: int,
+                  preprocess: Preprocess = Preprocess(), device="cpu", autocast=None,
+                  events=None, chunk: int = 64) -> dict:
+    """Validation of stream training: every stream from one fresh state to its end, frame by frame
+    at the model's rate (in chunks of `chunk` frames, the state carried), through the event rules
+    as the app runs them -> event accuracy, false fires per idle minute, latency, frame accuracy."""
+    from lcr_edge.events import EventConfig, fire_events
+    from lcr_edge.training.data import decode_video
+    from lcr_edge.training.stream_eval import edit_distance, score_stream
+
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    results, right, counted = [], 0, 0
+    for s in streams:
+        frames = decode_video(Path(s["video"]))
+        idx = np.arange(0, len(frames), stride)
+        tgt = frame_targets(s["events"], len(frames), labels, s["fps"])[idx]
+        state, probs = model.initial_state(1, device), []
+        for a in range(0, len(idx), chunk):
+            xe = [preprocess(frames[i]) for i in idx[a:a + chunk]]
+            x = torch.from_numpy(np.stack([p[0] for p in xe]))[None].to(device)
+            e = torch.from_numpy(np.stack([p[1] for p in xe]))[None].to(device)
+            with torch.autocast(device_type=device.type, dtype=autocast, enabled=autocast is not None):
+                logits, state = model(x, e, state=state, return_state=True)
+            state = state.float()
+            probs.append(torch.softmax(logits[0].float(), -1).cpu().numpy())
+        probs = np.concatenate(probs)
+        ok = tgt != IGNORE
+        right += int((probs.argmax(-1)[ok] == tgt[ok]).sum())
+        counted += int(ok.sum())
+        fired = fire_events(labels, probs, events or EventConfig(), s["fps"] / stride)
+        results.append(score_stream(s["events"], fired, idx, len(frames), source_fps=s["fps"]))
+    model.train(was_training)
+    n_truth = sum(len(r.truth) for r in results)
+    dist = sum(edit_distance(r.fired, r.truth) for r in results)
+    idle = sum(r.idle_minutes for r in results)
+    lat = [x for r in results for x in r.latencies_s]
+    return {"event_accuracy": max(0.0, 1.0 - dist / max(1, n_truth)),
+            "false_fires_per_idle_minute": sum(r.false_fires for r in results) / max(idle, 1e-9),
+            "idle_minutes": idle, "median_latency_s": float(np.median(lat)) if lat else None,
+            "frame_accuracy": right / max(1, counted), "streams": len(results), "gestures": n_truth}

@@ -42,6 +42,10 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Argument(None, help="Output folder (Jester layout), new or empty."),
         clips_per_class: int = typer.Option(None, "--clips-per-class", "-n",
                                             help="Clips to render per class."),
+        streams: int = typer.Option(None, "--streams", min=1, help="Instead of clips: N long "
+                                    "streams (gestures back to back, Doing other things, 15-40 s "
+                                    "idle stretches) with their events, for lcr-edge train --mode "
+                                    "stream."),
         seed: int = typer.Option(0, help="Random seed: same seed, same JPEGs."),
         frames: str = typer.Option("36", help="Frames per clip, or a range LO-HI drawn per clip "
                                    "(Jester: 30-40)."),
@@ -111,6 +115,21 @@ def register(app: typer.Typer) -> None:
             return
         if out is None:
             raise LCRError("synth needs an output folder: lcr-edge synth OUT --clips-per-class N")
+        if streams is not None:
+            if clips_per_class is not None:
+                raise LCRError("give --clips-per-class or --streams, not both")
+            from lcr_edge.training.synth.dataset import write_streams
+
+            summary = write_streams(out, streams, seed=seed, size=wh, val_fraction=val_fraction,
+                                    workers=workers, style=style, overwrite=overwrite,
+                                    progress=not as_json)
+            if as_json:
+                typer.echo(json.dumps(summary))
+            else:
+                typer.echo(f"wrote {summary['streams']} streams ({summary['validation']} validation, "
+                           f"{summary['minutes']:.0f} minutes of video) to {out} in "
+                           f"{summary['seconds']:.1f} s")
+            return
         if clips_per_class is None:
             raise LCRError("synth needs --clips-per-class N (for example 80)")
         summary = write_dataset(out, clips_per_class, seed=seed, frames=n_frames, size=wh,

@@ -13,19 +13,24 @@ from lcr_edge.labels import CLIP_FRAMES
 def register(app: typer.Typer) -> None:
     @app.command()
     def train(
-        data: Path = typer.Option(None, "--data", help="Dataset folder: Jester layout or <label>/*.mp4."),
+        data: Path = typer.Option(None, "--data", help="Dataset folder: Jester layout or <label>/*.mp4; "
+                                  "with --mode stream a stream set (lcr-edge synth OUT --streams N)."),
+        mode: str = typer.Option(None, help="clip (a class a clip) | stream (per-frame targets over "
+                                 "long streams, the state carried from chunk to chunk; what the "
+                                 "runtime's one state for ever needs) [default: clip]."),
         variant: str = typer.Option(None, help="lcr-s | lcr | lcr-l (default lcr-s), or lcr-s-paper | "
                                     "lcr-paper | lcr-l-paper: the paper's recipe as written."),
         cell: str = typer.Option(None, help="bounded | paper (eq. 10 literally) [default: the variant's]."),
         head: str = typer.Option(None, help="max | mean | cls (eq. 12 literally) [default: the variant's]."),
         motion: str = typer.Option(None, help="diff (x_t - x_t-1) | none (eq. 1) [default: the variant's]."),
         stem: str = typer.Option(None, help="conv (ConvStem) | patch (eq. 1) [default: the variant's]."),
-        frames: int = typer.Option(None, help=f"Frames per clip (default {CLIP_FRAMES}, the paper's).",
-                                   min=1),
+        frames: int = typer.Option(None, help=f"Frames per clip (default {CLIP_FRAMES}, the paper's); "
+                                   "stream mode: frames per chunk of backpropagation.", min=1),
         stride: int = typer.Option(None, help="Take every stride-th source frame (default 1)."),
         epochs: int = typer.Option(None, help="Epochs (default 30).", min=1),
         batch: int = typer.Option(None, "--batch", "--batch-size",
-                                  help="Clips per step per process (default 8).", min=1),
+                                  help="Clips per step per process (default 8); stream mode: "
+                                  "streams side by side.", min=1),
         lr: float = typer.Option(None, help="Peak learning rate (default 2e-3)."),
         tube_mask: float = typer.Option(None, "--tube-mask", help="Masked patch fraction (default 0)."),
         jitter: float = typer.Option(None, help="Random crop keeps 1-jitter..1 of each side (default 0.1)."),
@@ -46,18 +51,23 @@ def register(app: typer.Typer) -> None:
         max_minutes: float = typer.Option(None, "--max-minutes", help="Stop after this long."),
         checkpoint_minutes: float = typer.Option(None, "--checkpoint-minutes",
                                                  help="Also save last.pt this often mid-epoch (default 5)."),
+        epoch_steps: int = typer.Option(None, "--epoch-steps", help="Stream mode: steps an epoch "
+                                        "(default 500).", min=1),
+        reset_p: float = typer.Option(None, "--reset-p", help="Stream mode: chance a stream starts "
+                                      "from a zero state, else it inherits the last one's (default "
+                                      "0.5).", min=0.0, max=1.0),
         config: Path = typer.Option(None, "--config", help="TOML file giving any of these flags."),
     ):
         """Train an LCR model (CPU, CUDA, or many GPUs with torchrun)."""
         from lcr_edge.training.train import TrainConfig
         from lcr_edge.training.train import train as run
 
-        cli = dict(data=str(data) if data else None, variant=variant, cell=cell, head=head, motion=motion,
-                   stem=stem, frames=frames, stride=stride, epochs=epochs, batch=batch, lr=lr,
+        cli = dict(data=str(data) if data else None, mode=mode, variant=variant, cell=cell, head=head,
+                   motion=motion, stem=stem, frames=frames, stride=stride, epochs=epochs, batch=batch, lr=lr,
                    tube_mask=tube_mask, jitter=jitter, flip=flip, device=device, precision=precision,
                    compile=compile,
                    out=str(out) if out else None, resume=resume, init=str(init) if init else None,
-                   seed=seed, workers=workers,
+                   seed=seed, workers=workers, epoch_steps=epoch_steps, reset_p=reset_p,
                    threads=threads, max_minutes=max_minutes, checkpoint_minutes=checkpoint_minutes)
         cfg = TrainConfig.from_sources(str(config) if config else None, cli)
         run(cfg, log=lambda s: typer.echo(s, err=True))

@@ -95,3 +95,56 @@ def test_a_carried_state_skips_the_cut_and_a_flipped_stream_swaps_left_and_right
     assert batches[0]["reset"].tolist() == [True]
     restarts = [b for b in batches[1:] if b["targets"][0, 0] == IGNORE]
     assert restarts and not any(b["reset"][0] for b in batches[1:])
+
+
+def test_train_in_stream_mode_carries_the_state_and_scores_events(stream_set, tmp_path):
+    import torch
+
+    from lcr_edge.model.checkpoint import read_checkpoint
+    from lcr_edge.training.train import TrainConfig, train
+
+    cfg = TrainConfig.from_sources(None, dict(
+        data=str(stream_set), mode="stream", dim=32, frames=4, stride=4, batch=2, epochs=2,
+        epoch_steps=4, workers=0, compile="off", out=str(tmp_path / "run"), val_streams=1))
+    metrics = train(cfg, log=lambda *_: None)
+    assert metrics["epoch"] == 2 and metrics["step"] == 8
+    assert 0.0 <= metrics["val_event_accuracy"] <= 1.0 and metrics["val_false_fires_per_idle_min"] >= 0
+    assert 0.0 <= metrics["val_frame_acc"] <= 1.0 and metrics["frames_per_s"] > 0
+    ckpt = read_checkpoint(tmp_path / "run" / "best.pt")
+    assert ckpt["sampling"]["mode"] == "stream" and ckpt["sampling"]["frame_rate"] == 3.0
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values())
+    # a stream set is not a clip set: the clip mode says which flag to use
+    with pytest.raises(LCRError, match="--mode stream"):
+        train(TrainConfig.from_sources(None, dict(data=str(stream_set), out=str(tmp_path / "clip"))))
+
+
+def test_the_stream_loss_carries_each_lanes_state_and_zeroes_it_on_reset():
+    import torch
+
+    from lcr_edge.model import create_model
+    from lcr_edge.training.streams import stream_batch_loss
+
+    torch.manual_seed(0)
+    model = create_model("lcr-s", num_classes=len(L), dim=32)
+    loss_fn = stream_batch_loss(model, model, BG)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 3, 3, 112, 112, generator=g)
+    e = (torch.rand(2, 3, 1, 112, 112, generator=g) > 0.9).float()
+    t = torch.full((2, 3), BG)
+    t[0, 0] = IGNORE
+    first = loss_fn({"frames": x, "edges": e, "targets": t, "reset": torch.tensor([True, True])}, 0)
+    assert first.clips == 5 and torch.isfinite(first.loss)
+    with torch.no_grad():
+        logits, after = model(x, e, return_state=True)
+    # the next chunk starts from that state for lane 1, from zeros for lane 0
+    batch = {"frames": x, "edges": e, "targets": t, "reset": torch.tensor([True, False])}
+    out = loss_fn(batch, 1)
+    state = torch.stack([model.initial_state(1)[:, :, 0], after[:, :, 1]], dim=2)
+    with torch.no_grad():
+        want = model(x, e, state=state)
+    flat = want.reshape(-1, len(L))
+    weight = torch.ones(len(L))
+    weight[BG] = 0.5
+    ref = torch.nn.functional.cross_entropy(flat, t.reshape(-1), weight=weight, ignore_index=IGNORE,
+                                            label_smoothing=0.1)
+    assert torch.allclose(out.loss, ref, atol=1e-5)
