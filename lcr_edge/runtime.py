@@ -206,8 +206,12 @@ def default_precision(meta: dict, backend: str) -> str:
 
 
 def _trained_horizon(meta: dict) -> int:
-    """The clip length the model was trained on (`sampling.frames`), 0 when unknown."""
-    return int((meta.get("sampling") or {}).get("frames") or 0)
+    """0 (one state for ever) for a model trained to stream (`sampling.mode` "stream") or of
+    unknown training; for a clip-trained model the clip length it saw (`sampling.frames`)."""
+    sampling = meta.get("sampling") or {}
+    if sampling.get("mode") == "stream":
+        return 0
+    return int(sampling.get("frames") or 0)
 
 
 class Recognizer:

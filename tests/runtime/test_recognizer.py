@@ -134,6 +134,20 @@ def test_a_long_stream_stays_finite_and_the_bounded_cell_bounded(tiny_int8, back
     assert np.abs(state[:, 1]).max() > 0  # the state is really carried (not reset each frame)
 
 
+def test_a_model_trained_to_stream_keeps_one_state_and_a_clip_model_its_lanes(tiny_fp32, tmp_path):
+    import json
+    import shutil
+
+    for mode, frames, want in (("stream", 8, 0), ("clip", 8, 8), (None, 6, 6)):
+        folder = tmp_path / f"m-{mode}"
+        shutil.copytree(tiny_fp32, folder)
+        meta = json.loads((folder / "model.json").read_text())
+        meta["sampling"] = {"frames": frames, "stride": 4, **({"mode": mode} if mode else {})}
+        (folder / "model.json").write_text(json.dumps(meta))
+        assert Recognizer.open(folder, backend="onnxruntime").horizon == want
+        assert Recognizer.open(folder, backend="onnxruntime", horizon=0).horizon == 0
+
+
 def test_the_bundled_model_fires_the_demo_clips_six_gestures_in_order():
     """The out-of-the-box path, for real: the bundled INT8 OpenVINO model (its files as hashed in
     its model.json) through the engine and the media profile's event rules on the bundled clip."""
