@@ -67,6 +67,7 @@ class StreamResult:
     false_fires: int
     idle_minutes: float
     latencies_s: list[float]
+    longest_idle_s: float = 0.0  # the longest stretch outside every gesture's window
 
 
 def score_stream(truth_events, fired, frame_index, n_frames: int, tolerance_s: float = 1.5,
@@ -86,14 +87,20 @@ def score_stream(truth_events, fired, frame_index, n_frames: int, tolerance_s: f
             if lb == ev.gesture and s <= f < e + tol:
                 latencies.append((f - e) / source_fps)
                 break
+    runs = np.diff(np.flatnonzero(np.diff(np.r_[0, (~in_window).astype(np.int8), 0]) != 0))[::2]
     return StreamResult([lb for lb, _, _ in gestures], [ev.gesture for ev in singles], false_fires,
-                        float((~in_window).sum()) / source_fps / 60.0, latencies)
+                        float((~in_window).sum()) / source_fps / 60.0, latencies,
+                        float(runs.max()) / source_fps if len(runs) else 0.0)
 
 
 def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures: int = 10,
                      seed: int = 1000, style: str | None = None, backend: str = "openvino",
                      idle_frames=(10, 24), other_fraction: float = 0.2, progress=None,
-                     horizon: int | None = None) -> dict:
+                     horizon: int | None = None, long_idle: float = 0.0,
+                     long_idle_frames: tuple[int, int] = (360, 480)) -> dict:
+    """Event accuracy, false fires per idle minute and latency over `streams` rendered streams of
+    `gestures` gestures each. long_idle: the chance that a gap is a long idle stretch of
+    long_idle_frames (30-40 s at 12 fps) instead of idle_frames, where nothing may fire."""
     from lcr_edge.training.synth import render_stream
 
     model = StreamModel(model_path, backend, horizon)
@@ -108,7 +115,13 @@ def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures
             if "Doing other things" in model.labels and rng.random() < other_fraction:
                 labels.append("Doing other things")  # a distractor that must fire nothing
             labels.append(str(rng.choice(pool)))
-        frames, truth = render_stream(labels, seed=seed + k, idle_frames=idle_frames, style=style)
+        gaps = None
+        if long_idle > 0:  # drawn apart from `rng`: long_idle = 0 renders the streams it always did
+            g = np.random.default_rng([seed, k, 1])
+            gaps = [int(g.integers(*long_idle_frames)) if g.random() < long_idle
+                    else int(g.integers(idle_frames[0], idle_frames[1] + 1)) for _ in range(len(labels) + 1)]
+        frames, truth = render_stream(labels, seed=seed + k, idle_frames=idle_frames, style=style,
+                                      gaps=gaps)
         probs, idx = model.run(frames)
         fired = fire_events(model.labels, probs, events, model.frame_rate)
         results.append(score_stream(truth, fired, idx, len(frames)))
@@ -124,6 +137,8 @@ def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures
         "false_fires": sum(r.false_fires for r in results), "idle_minutes": round(idle_min, 3),
         "false_fires_per_idle_minute": sum(r.false_fires for r in results) / max(idle_min, 1e-9),
         "median_latency_s": float(np.median(lat)) if lat else None,
+        "p90_latency_s": float(np.percentile(lat, 90)) if lat else None,
+        "longest_idle_s": max(r.longest_idle_s for r in results),
         "model_frame_rate": model.frame_rate, "horizon": model.horizon, "seed": seed,
         "style": style or "default",
         "per_stream": [{"truth": r.truth, "fired": r.fired, "false_fires": r.false_fires}

@@ -86,6 +86,8 @@ def register(app: typer.Typer) -> None:
                                     "streams instead of clip accuracy."),
         streams: int = typer.Option(4, help="--stream: how many streams.", min=1),
         gestures: int = typer.Option(10, help="--stream: gestures per stream.", min=1),
+        long_idle: float = typer.Option(0.0, "--long-idle", min=0.0, max=1.0, help="--stream: chance "
+                                        "that a gap is a 30-40 s idle stretch (default 0)."),
         seed: int = typer.Option(1000, help="--stream: render seed (use one never used in training)."),
         style: str = typer.Option(None, help="--stream: synth style (default, new-user)."),
         profile: str = typer.Option("media", help="--stream: profile whose [events] rules apply."),
@@ -112,7 +114,7 @@ def register(app: typer.Typer) -> None:
 
             with tqdm(total=streams, desc="streams", leave=False, disable=as_json) as bar:
                 m = evaluate_streams(model, load_profile(profile).events, streams, gestures, seed, style,
-                                     backend, progress=bar, horizon=horizon)
+                                     backend, progress=bar, horizon=horizon, long_idle=long_idle)
             _print_streams(m, profile, seed, as_json)
             return
         if data is None:
@@ -147,10 +149,11 @@ def _print_streams(m: dict, profile: str, seed: int, as_json: bool) -> None:
     for i, s in enumerate(m["per_stream"]):
         typer.echo(f"stream {i}: truth {s['truth']}")
         typer.echo(f"          fired {s['fired']}  ({s['false_fires']} false fires)")
-    lat = m["median_latency_s"]
+    lat, p90 = m["median_latency_s"], m["p90_latency_s"]
     typer.echo(f"event accuracy {100 * m['event_accuracy']:.1f} % ({m['true_gestures']} gestures, edit "
                f"distance {m['edit_distance']}); false fires {m['false_fires']} in "
                f"{m['idle_minutes']:.2f} idle min = {m['false_fires_per_idle_minute']:.2f}/min; "
-               f"median latency {'n/a' if lat is None else f'{lat:.2f} s'} after the motion ends "
+               f"longest idle stretch {m['longest_idle_s']:.0f} s; median latency "
+               f"{'n/a' if lat is None else f'{lat:.2f} s (p90 {p90:.2f} s)'} after the motion ends "
                f"(model at {m['model_frame_rate']:.1f} fps, horizon {m['horizon'] or 'none'}, "
                f"profile {profile!r}, seed {seed})")

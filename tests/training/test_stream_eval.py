@@ -53,6 +53,23 @@ def test_eval_stream_end_to_end_on_a_tiny_checkpoint(tmp_path):
     assert m["horizon"] == 6
 
 
+def test_eval_stream_with_long_idle_stretches_reports_them_and_p90_latency(tmp_path):
+    torch.manual_seed(0)
+    ckpt = tmp_path / "tiny.pt"
+    save_checkpoint(ckpt, create_model("lcr-s", dim=32), JESTER_LABELS,
+                    sampling={"frame_rate": 3.0, "frames": 8, "mode": "stream"})
+    res = CliRunner().invoke(app, ["eval", "--stream", "--model", str(ckpt), "--streams", "1",
+                                   "--gestures", "1", "--long-idle", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.output)
+    assert m["longest_idle_s"] >= 30 - 1.5 - 1e-6  # a 30-40 s gap, less the last gesture's grace
+    assert m["idle_minutes"] >= 1.0 and m["horizon"] == 0  # two long gaps; a stream model: one state
+    assert "p90_latency_s" in m
+    plain = CliRunner().invoke(app, ["eval", "--stream", "--model", str(ckpt), "--streams", "1",
+                                     "--gestures", "1"])
+    assert plain.exit_code == 0 and "longest idle stretch" in plain.output
+
+
 def test_a_checkpoints_recognizer_answers_from_fresh_lanes_like_an_export(tmp_path):
     from lcr_edge.runtime import Recognizer, softmax
 
