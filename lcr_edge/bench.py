@@ -48,15 +48,17 @@ def _percentiles(ms: np.ndarray) -> dict:
 
 
 def run_one(folder: str, backend: str, precision: str, frames: int, threads: int | None,
-            warmup: int = 20) -> dict:
-    """One configuration in this process -> a result row (latencies in ms)."""
+            warmup: int = 20, horizon: int | None = None) -> dict:
+    """One configuration in this process -> a result row (latencies in ms).
+
+    Two measurements: one inference a frame (the recognizer with one state, its stages), and the
+    frame as `lcr-edge run` and the app run it (`app`): the same recognizer with the model's own
+    horizon (or `horizon`) inside the Engine, events and all, with the CPU time it costs."""
     import sys
 
     from lcr_edge.runtime import Recognizer
 
     t0 = time.perf_counter()
-    # one model inference a frame: the app's horizon (two staggered lanes) doubles the inference
-    # stage; docs/app.md
     rec = Recognizer.open(folder, backend=backend, threads=threads, precision=precision, horizon=0)
     load_s = time.perf_counter() - t0
     clip = synthetic_frames()
@@ -72,6 +74,8 @@ def run_one(folder: str, backend: str, precision: str, frames: int, threads: int
             per_stage[s][i] = rec.timings[s]
     macs = rec.metadata.get("macs_per_frame")
     inf = _percentiles(per_stage["inference"])
+    app = run_app_path(folder, backend, precision, frames, threads, warmup, horizon, clip)
+    app["vs_one_inference"] = app["latency_ms"]["median"] / float(np.median(total))
     return {
         "backend": backend, "precision": precision, "threads": threads, "frames": frames,
         "latency_ms": _percentiles(total),
@@ -80,8 +84,35 @@ def run_one(folder: str, backend: str, precision: str, frames: int, threads: int
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "load_s": load_s, "macs_per_frame": macs,
         "gmacs_per_s": macs / inf["median"] / 1e6 if macs else None,
-        "torch_imported": "torch" in sys.modules,
+        "torch_imported": "torch" in sys.modules, "app": app,
     }
+
+
+def run_app_path(folder: str, backend: str, precision: str, frames: int, threads: int | None,
+                 warmup: int, horizon: int | None, clip) -> dict:
+    """Frames through the Engine as `lcr-edge run` and the app feed it (the model's horizon, the
+    media profile's event rules) at the model's frame rate: wall latency per frame, and process
+    CPU time (every thread's) per frame and per second of video."""
+    from lcr_edge.actions import load_profile
+    from lcr_edge.engine import Engine
+    from lcr_edge.runtime import Recognizer
+
+    rec = Recognizer.open(folder, backend=backend, threads=threads, precision=precision,
+                          horizon=horizon)
+    engine = Engine(rec, load_profile("media", labels=rec.labels).events)
+    dt = 1.0 / engine.frame_rate
+    for i in range(warmup):
+        engine.step(clip[i % len(clip)], i * dt, i)
+    wall = np.empty(frames)
+    cpu0 = time.process_time()
+    for i in range(frames):
+        t = time.perf_counter()
+        engine.step(clip[i % len(clip)], (warmup + i) * dt, warmup + i)
+        wall[i] = (time.perf_counter() - t) * 1e3
+    cpu_ms = (time.process_time() - cpu0) * 1e3 / frames
+    return {"horizon": rec.horizon, "inferences_per_frame": 2 if rec.horizon else 1,
+            "frame_rate": engine.frame_rate, "latency_ms": _percentiles(wall),
+            "cpu_ms_per_frame": cpu_ms, "cpu_ms_per_video_s": cpu_ms * engine.frame_rate}
 
 
 def openvino_profile(folder: str, precision: str, frames: int = 300, threads: int | None = None,

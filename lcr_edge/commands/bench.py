@@ -29,6 +29,20 @@ def _table(rows: list[dict], peak: dict | None) -> list[str]:
     return lines
 
 
+def _app_table(rows: list[dict]) -> list[str]:
+    """The frame as `lcr-edge run` and the app run it: Engine, events, the model's horizon."""
+    lines = [f"{'backend':<12} {'prec':<5} {'horizon':>7} {'infer/f':>7} {'median':>7} {'p90':>7} "
+             f"{'x one':>6} | {'fps':>5} {'CPU ms/frame':>12} {'CPU ms per s of video':>21}"]
+    for r in rows:
+        a = r["app"]
+        lines.append(
+            f"{r['backend']:<12} {r['precision']:<5} {a['horizon'] or 'none':>7} "
+            f"{a['inferences_per_frame']:>7} {a['latency_ms']['median']:>7.3f} "
+            f"{a['latency_ms']['p90']:>7.3f} {a['vs_one_inference']:>5.2f}x | {a['frame_rate']:>5.1f} "
+            f"{a['cpu_ms_per_frame']:>12.3f} {a['cpu_ms_per_video_s']:>21.2f}")
+    return lines
+
+
 def _profile_table(prof: dict, top: int = 12) -> list[str]:
     total = prof["total_ms"]
     lines = [f"openvino {prof['precision']}: {total:.3f} ms in layers (median of "
@@ -61,10 +75,16 @@ def register(app: typer.Typer) -> None:
         profile: bool = typer.Option(False, "--profile",
                                      help="Also show where OpenVINO's inference time goes, per "
                                           "layer type (PERF_COUNT)."),
+        horizon: int = typer.Option(None, "--horizon", min=0, help="The app-path rows: restart "
+                                    "the state every N frames in two lanes, 0 = one state for ever "
+                                    "[default: the model's, as run and app use it]."),
         as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
     ):
         """Benchmark every backend/precision of a model folder, frame by frame, single stream.
-        Each configuration runs in its own process. Latency = preprocess + edges + inference."""
+        Each configuration runs in its own process. Latency = preprocess + edges + inference, with
+        one state (one inference a frame); a second table times the frame as `lcr-edge run` and
+        the app run it (the model's horizon, the event rules) and the CPU it costs per second of
+        video at the model's frame rate."""
         from lcr_edge.bench import (
             benchmark_app,
             configurations,
@@ -85,7 +105,7 @@ def register(app: typer.Typer) -> None:
             if not as_json:
                 typer.echo(f"running {b} {p} ({frames} frames) ...", err=True)
             try:
-                rows.append(run_isolated(str(model), b, p, frames, threads))
+                rows.append(run_isolated(str(model), b, p, frames, threads, 20, horizon))
             except LCRError as exc:
                 if b != "torch":
                     raise
@@ -116,6 +136,10 @@ def register(app: typer.Typer) -> None:
                    f"threads {threads or 'default'}, {os.cpu_count()} cores, load average "
                    f"{load[0]:.2f} (latency in ms per frame)")
         for line in _table(rows, peak_rates):
+            typer.echo(line)
+        typer.echo("as lcr-edge run and the app run it (engine, event rules, the model's horizon; "
+                   "x one: its median over the one-inference median above):")
+        for line in _app_table(rows):
             typer.echo(line)
         if peak_rates:
             k = peak_rates["kernels"]
