@@ -255,13 +255,16 @@ def score_streams(model, streams: list[dict], labels: list[str], stride: int,
         tgt = frame_targets(s["events"], len(frames), labels, s["fps"])[idx]
         state, probs = model.initial_state(1, device), []
         for a in range(0, len(idx), chunk):
-            xe = [preprocess(frames[i]) for i in idx[a:a + chunk]]
+            part = list(idx[a:a + chunk])
+            n = len(part)
+            part += part[-1:] * (chunk - n)  # one shape for every chunk (a compiled model reuses it)
+            xe = [preprocess(frames[i]) for i in part]
             x = torch.from_numpy(np.stack([p[0] for p in xe]))[None].to(device)
             e = torch.from_numpy(np.stack([p[1] for p in xe]))[None].to(device)
             with torch.autocast(device_type=device.type, dtype=autocast, enabled=autocast is not None):
                 logits, state = model(x, e, state=state, return_state=True)
-            state = state.float()
-            probs.append(torch.softmax(logits[0].float(), -1).cpu().numpy())
+            state = state.float()  # (after a padded last chunk it is not used again)
+            probs.append(torch.softmax(logits[0, :n].float(), -1).cpu().numpy())
         probs = np.concatenate(probs)
         ok = tgt != IGNORE
         right += int((probs.argmax(-1)[ok] == tgt[ok]).sum())
