@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -56,8 +57,9 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--minutes", type=float, default=10.0, help="training budget per style")
     ap.add_argument("--seed", type=int, default=21, help="render seed of the training sets")
-    ap.add_argument("--real", default=str(REPO / ".." / "shared" / "realclips"),
-                    help="folder of real clips (skipped when missing)")
+    ap.add_argument("--real", default=os.environ.get("LCR_REAL_CLIPS", ""),
+                    help="folder of real clips in the Jester layout [default: $LCR_REAL_CLIPS; "
+                         "skipped when missing]")
     ap.add_argument("--out", default="runs/domain-gap")
     args = ap.parse_args(argv)
     out = REPO / args.out

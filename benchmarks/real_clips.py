@@ -4,8 +4,9 @@
     python benchmarks/real_clips.py --model runs/lcr-s-synth/best.pt --data DIR --json
 
 DATA is a folder of real recorded clips in the Jester layout (`20bn-jester-v1/<id>/00001.jpg ...`,
-`jester-v1-labels.csv`, `jester-v1-validation.csv`); by default `../shared/realclips` beside the
-repository, when that folder exists. The clips are only read: measure on them, never train or tune.
+`jester-v1-labels.csv`, `jester-v1-validation.csv`): `--data DIR`, or the folder that the
+environment variable LCR_REAL_CLIPS names. The clips are only read: measure on them, never train or
+tune.
 
 Two measurements, each with the project's own code:
 1. clip accuracy exactly as `lcr-edge eval` scores it (`lcr_edge.training.evaluate.evaluate_model`: a
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections import Counter
@@ -37,7 +39,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-DEFAULT_DATA = REPO / ".." / "shared" / "realclips"
+DATA_VARIABLE = "LCR_REAL_CLIPS"  # where --data is not given: the folder this variable names
 
 
 def model_name(model: Path) -> str:
@@ -246,8 +248,8 @@ def parse_args(argv):
     ap.add_argument("--model", type=Path, default=BUNDLED_MODEL,
                     help="checkpoint (.pt) or exported model folder [default: the bundled model]")
     ap.add_argument("--data", type=Path, default=None,
-                    help="folder of clips in the Jester layout [default: ../shared/realclips "
-                         "relative to the repository root, when it exists]")
+                    help="folder of clips in the Jester layout [default: the folder the "
+                         "environment variable LCR_REAL_CLIPS names]")
     ap.add_argument("--out", type=Path, default=None,
                     help="folder for confusion.png and metrics.json [default: "
                          "runs/real-clips/<model name>]")
@@ -275,11 +277,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     command = shlex.join(["python", "benchmarks/real_clips.py", *argv])
     if args.data is None:
-        if not DEFAULT_DATA.is_dir():
-            print(f"error: no real-clip folder found at {DEFAULT_DATA.resolve()}: pass --data DIR "
-                  "(a folder of clips in the Jester layout)", file=sys.stderr)
+        named = os.environ.get(DATA_VARIABLE, "")
+        if not named or not Path(named).is_dir():
+            where = f"{DATA_VARIABLE}={named} is not a folder" if named else f"{DATA_VARIABLE} is not set"
+            print(f"error: no real-clip folder found ({where}): pass --data DIR (a folder of "
+                  "clips in the Jester layout)", file=sys.stderr)
             return 2
-        args.data = DEFAULT_DATA.resolve()
+        args.data = Path(named).resolve()
     if not args.json:
         print(f"$ {command}")
         print(f"model: {Path(args.model).resolve()}")

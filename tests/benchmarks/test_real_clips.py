@@ -121,11 +121,16 @@ def test_outcomes_of_hand_made_events():
 
 
 def test_no_real_clip_folder_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(real_clips, "DEFAULT_DATA", tmp_path / "absent")
-    assert real_clips.main([]) == 2
-    cap = capsys.readouterr()
-    assert cap.out == ""
-    assert len(cap.err.strip().splitlines()) == 1 and "no real-clip folder found" in cap.err
+    for value in (None, str(tmp_path / "absent")):  # the variable unset, or naming no folder
+        if value is None:
+            monkeypatch.delenv("LCR_REAL_CLIPS", raising=False)
+        else:
+            monkeypatch.setenv("LCR_REAL_CLIPS", value)
+        assert real_clips.main([]) == 2
+        cap = capsys.readouterr()
+        assert cap.out == ""
+        assert len(cap.err.strip().splitlines()) == 1 and "no real-clip folder found" in cap.err
+        assert "LCR_REAL_CLIPS" in cap.err
 
 
 def test_bad_input_is_one_line_and_exit_2(data, tmp_path, capsys):
