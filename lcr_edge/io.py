@@ -124,3 +124,65 @@ def remove_leftovers(folder, pattern: str, older_than: float = LEFTOVER_AGE_S) -
         except OSError:
             continue
     return removed
+
+
+@contextmanager
+def building(out: str | os.PathLike):
+    """Build a whole folder beside `out`, then put it in out's place in one step: a reader sees
+    the old folder or the new one, never a mix, and a run killed before the end leaves the old one
+    as it was. The new folder starts as a copy of the old one (an export adds to what is there).
+
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "model"
+    >>> with building(out) as work:
+    ...     _ = (work / "model.json").write_text("{}")
+    ...     out.exists()
+    False
+    >>> sorted(p.name for p in out.iterdir())
+    ['model.json']
+    """
+    import shutil
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out.parent, f".{out.name}.building-*")  # from runs that were killed
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        os.chmod(work, 0o777 & ~_UMASK)  # mkdtemp makes it 0700; the folder is the user's
+        if out.is_dir():
+            shutil.copytree(out, work, symlinks=True, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(".staging-*", ".finetune-*", ".*.tmp"))
+        yield work
+        _swap_in(work, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # after an exchange: the old folder
+
+
+def _swap_in(work: Path, out: Path) -> None:
+    """work takes out's place: Linux exchanges the two in one step; elsewhere two renames."""
+    import shutil
+
+    if not out.exists():
+        os.rename(work, out)
+    elif not exchange_paths(work, out):
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=out.parent))
+        os.rmdir(old)
+        os.rename(out, old)
+        os.rename(work, out)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def exchange_paths(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)),
+                     rename_exchange) == 0

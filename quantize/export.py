@@ -38,7 +38,7 @@ from lcr_edge.artifact import (
     find_format,
 )
 from lcr_edge.errors import LCRError
-from lcr_edge.io import remove_leftovers, write_json
+from lcr_edge.io import building, remove_leftovers, write_json
 from lcr_edge.labels import JESTER_FPS
 from lcr_edge.model import LCR, count_macs
 from lcr_edge.model.checkpoint import file_sha256
@@ -210,11 +210,18 @@ def publish(staged: Path, out: Path, meta: dict, names: list[str]) -> dict:
 
 
 def export_fp32(model: LCR, ckpt: dict, ckpt_path: Path, out: Path, formats: str = "all",
-                frame_rate: float | None = None, accuracy: dict | None = None) -> dict:
+                frame_rate: float | None = None, accuracy: dict | None = None,
+                whole_folder: bool = True) -> dict:
     """Write the FP32 artifact folder; returns model.json's content. formats: a key of
-    `EXPORT_FORMATS`, the backends whose files to write."""
+    `EXPORT_FORMATS`, the backends whose files to write. whole_folder: build the folder beside
+    `out` and put it in place in one step (`lcr_edge.io.building`); False writes into `out`
+    (a caller that builds the folder itself, as quantize does)."""
     if formats not in EXPORT_FORMATS:
         raise LCRError(f"--format must be {', '.join(EXPORT_FORMATS)}, got {formats!r}")
+    if whole_folder:
+        check_finite(model, ckpt_path)  # before the folder is copied
+        with building(out) as work:
+            return export_fp32(model, ckpt, ckpt_path, work, formats, frame_rate, accuracy, False)
     backends = EXPORT_FORMATS[formats]
     model = model.eval()
     check_finite(model, ckpt_path)

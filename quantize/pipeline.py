@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from lcr_edge.artifact import FILES, FORMATS, METADATA, file_entry
-from lcr_edge.io import write_json
+from lcr_edge.io import building, write_json
 from lcr_edge.labels import CLIP_FRAMES
 from lcr_edge.model.checkpoint import load_checkpoint
 from lcr_edge.quantize import qat
@@ -99,7 +99,13 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
                    log=print, holdout=None) -> dict:
     """train, val, holdout: re-iterables of training.data batches or of (frames [B,F,3,S,S],
     edges [B,F,1,S,S], labels [B]); val None skips the accuracy table (tests); holdout None: QAT
-    keeps its last step."""
+    keeps its last step. The folder is built beside `out` and takes its place when complete."""
+    with building(out) as work:
+        return _quantize_into(model, ckpt, ckpt_path, work, train, val, cfg, log, holdout)
+
+
+def _quantize_into(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cfg: QuantizeConfig,
+                   log, holdout) -> dict:
     t0 = time.perf_counter()
     torch.manual_seed(0)
     acc, fp32 = {}, None
@@ -108,9 +114,9 @@ def quantize_model(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
         fp32 = predict(step_probs(StepModule(model)), val, ckpt["labels"], score_window(ckpt))
         acc["fp32"] = fp32.summary()
         log(f"  FP32 top-1 {acc['fp32']['top1']:.2f} % ({len(fp32.targets)} clips)")
-    meta = export_fp32(model, ckpt, ckpt_path, out, "all", accuracy=acc.get("fp32"))
-    # until the INT8 files are in, the folder says so: a quantize killed from here on leaves an
-    # FP32 export that the runtime names as unfinished instead of running it as if it were whole
+    meta = export_fp32(model, ckpt, ckpt_path, out, "all", accuracy=acc.get("fp32"), whole_folder=False)
+    # until the INT8 files are in, the folder says so (it is published only when complete; this
+    # guards a folder copied or moved by hand half-way)
     meta["quantization"] = {"complete": False}
     write_json(out / METADATA, meta)
 
