@@ -2,6 +2,9 @@ import os
 
 # Qt without a display: offscreen (without it and without DISPLAY the process aborts).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# One OpenMP thread (set before torch loads; subprocesses inherit it): the tests' models are tiny,
+# and on a busy machine a second thread's barrier waits made a 0.4 s test take 16 s.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 # Exported tiny models shared by tests/export and tests/runtime (built once a session, lazily).
