@@ -198,12 +198,15 @@ def open_source(spec: str | int | Path, folder_fps: float = JESTER_FPS) -> Frame
                    "file, a folder of frames, or demo)")
 
 
+V4L2_DEVICES = "/sys/class/video4linux"  # Linux's video devices (tests point it at a fake tree)
+
+
 def list_cameras(max_probe: int = 6) -> list[tuple[int, str]]:
     """[(index, name)] of the cameras present. Linux: the V4L2 capture nodes (no device is
     opened); elsewhere: indices 0..max_probe-1 that OpenCV can open."""
-    if os.path.isdir("/sys/class/video4linux"):
+    if os.path.isdir(V4L2_DEVICES):
         cams = []
-        for dev in sorted(glob.glob("/sys/class/video4linux/video*"),
+        for dev in sorted(glob.glob(f"{V4L2_DEVICES}/video*"),
                           key=lambda d: int(d.rsplit("video", 1)[1] or 0)):
             idx = int(dev.rsplit("video", 1)[1])
             try:

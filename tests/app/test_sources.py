@@ -1,5 +1,6 @@
 """Sources: specs, model-rate resampling, latest-only delivery with drop counts, camera loss."""
 
+import threading
 import time
 
 import cv2
@@ -41,7 +42,39 @@ def test_open_source_specs(tmp_path):
         VideoFileSource(tmp_path / "junk.avi").open()
     with pytest.raises(LCRError, match="no .jpg"):
         FrameFolderSource(tmp_path / "empty").open()
-    assert isinstance(list_cameras(), list)
+
+
+def test_list_cameras_names_the_v4l2_capture_nodes_in_number_order(tmp_path, monkeypatch):
+    import lcr_edge.sources
+
+    # video1 is video0's metadata node (index 1); video2 has no readable name: named by its node
+    for node, name, index in [(0, "Integrated Camera", "0"), (1, "Integrated Camera", "1"),
+                              (10, "USB camera", "0"), (2, None, None)]:
+        folder = tmp_path / f"video{node}"
+        folder.mkdir()
+        if name:
+            (folder / "name").write_text(name + "\n")
+            (folder / "index").write_text(index + "\n")
+    monkeypatch.setattr(lcr_edge.sources, "V4L2_DEVICES", str(tmp_path))
+    assert list_cameras() == [(0, "Integrated Camera"), (2, "video2"), (10, "USB camera")]
+
+
+def test_list_cameras_without_v4l2_probes_the_indices_opencv_opens(tmp_path, monkeypatch):
+    import lcr_edge.sources
+
+    class FakeCapture:  # only camera 1 answers
+        def __init__(self, index):
+            self.index = index
+
+        def isOpened(self):
+            return self.index == 1
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(lcr_edge.sources, "V4L2_DEVICES", str(tmp_path / "no-sysfs"))
+    monkeypatch.setattr(lcr_edge.sources.cv2, "VideoCapture", FakeCapture)
+    assert list_cameras(max_probe=4) == [(1, "camera 1")]
 
 
 def test_iter_frames_resamples_to_the_model_rate(tmp_path):
@@ -72,16 +105,40 @@ def test_latest_only_drops_stale_frames_and_counts_them(tmp_path):
     assert reader.status.endswith("end of stream")
 
 
-def test_realtime_file_is_paced_and_consumer_sees_increasing_frames(tmp_path):
+class PacingClock(threading.Event):
+    """The reader's clock and stop event in one: time moves only when the reader waits, so the
+    waits it asks for are its pacing, without the wall clock."""
+
+    def __init__(self):
+        super().__init__()
+        self.now, self.waits = 0.0, []
+
+    def perf_counter(self):
+        return self.now
+
+    def wait(self, timeout=None):
+        self.waits.append(timeout)
+        self.now += timeout
+        return self.is_set()
+
+
+def test_realtime_file_is_paced_and_consumer_sees_increasing_frames(tmp_path, monkeypatch):
+    import lcr_edge.sources
+
+    clock = PacingClock()
+    monkeypatch.setattr(lcr_edge.sources, "time", clock)
     video = write_video(tmp_path / "v.avi", 12, fps=24)
-    reader = LatestFrameReader(open_source(video), 12, realtime=True).start()
-    t0, seen = time.monotonic(), []
+    reader = LatestFrameReader(open_source(video), 12, realtime=True)
+    reader._stop = clock
+    reader.start()
+    seen = []
     while not reader.finished or reader._model_slot is not None:
         f = reader.take(timeout=0.2)
         if f is not None:
             seen.append(f.index)
-    assert 0.35 < time.monotonic() - t0 < 3.0  # 12 frames at 24 fps = 0.5 s
-    assert seen == sorted(seen) and all(i % 2 == 0 for i in seen)  # 12 fps out of 24
+    # one wait of 1/24 s after each of the 12 frames: 0.5 s in all
+    assert clock.waits == pytest.approx([1 / 24] * 12) and clock.now == pytest.approx(0.5)
+    assert seen and seen == sorted(seen) and all(i % 2 == 0 for i in seen)  # 12 fps out of 24
 
 
 class FlakyCamera(FrameSource):

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "app"))
 from fakes import ScriptedRecognizer, stream, write_video  # noqa: E402
+from optional import needs_mp4  # noqa: E402
 
 from lcr_edge import loader, paths  # noqa: E402
 from lcr_edge.cli import app  # noqa: E402
@@ -110,11 +111,21 @@ def test_run_without_a_model_says_how_to_give_one(tmp_path, monkeypatch):
     assert "no model: pass --model DIR" in str(result.exception)
 
 
-def test_list_cameras():
+def test_list_cameras_prints_one_camera_a_line_or_json(monkeypatch):
+    import lcr_edge.sources
+
+    monkeypatch.setattr(lcr_edge.sources, "list_cameras", lambda: [(0, "Integrated Camera"),
+                                                                   (10, "USB camera")])
     r = CliRunner().invoke(app, ["run", "--list-cameras", "--json"])
-    assert r.exit_code == 0 and isinstance(json.loads(r.stdout), list)
+    assert r.exit_code == 0 and json.loads(r.stdout) == [{"index": 0, "name": "Integrated Camera"},
+                                                          {"index": 10, "name": "USB camera"}]
+    r = CliRunner().invoke(app, ["run", "--list-cameras"])
+    assert r.exit_code == 0 and r.stdout == "0: Integrated Camera\n10: USB camera\n"
+    monkeypatch.setattr(lcr_edge.sources, "list_cameras", lambda: [])
+    assert CliRunner().invoke(app, ["run", "--list-cameras"]).stdout == "no cameras found\n"
 
 
+@needs_mp4
 def test_run_without_a_source_uses_the_first_camera_else_the_demo_clip(monkeypatch, scripted):
     import lcr_edge.sources
 
@@ -134,6 +145,7 @@ def test_run_without_a_source_uses_the_first_camera_else_the_demo_clip(monkeypat
     assert "no camera found and no bundled demo clip" in str(r.exception)
 
 
+@needs_mp4
 def test_bundled_assets_are_installed_and_small():
     """The demo clip (under 2 MB), its description, and the player's playlist."""
     assert paths.DEMO_CLIP.is_file() and paths.DEMO_CLIP.stat().st_size < 2e6
