@@ -299,6 +299,7 @@ def test_decay_is_floored_where_the_matmul_form_of_bi_wkv_stays_exact():
     torch.testing.assert_close(fast, slow, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow  # torch.compile: ~40 s on a machine without its cache
 def test_compiled_unit_step_matches_eager_values_and_gradients():
     """What `lcr-edge train` compiles on the CPU (each unit's `recur`) computes what eager does."""
     torch.manual_seed(0)

@@ -288,7 +288,6 @@ def assert_training_step_paths_agree(variant, device):
         assert err <= lr * (1e-3 * scale + 1e-7) + 1e-7, f"parameter {n} after the step"
 
 
-@pytest.mark.slow
 def test_lcr_training_step_with_emulated_kernel_equals_the_reference_step(monkeypatch):
     import lcr_edge.model.lcr as lcr
 

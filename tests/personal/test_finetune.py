@@ -1,5 +1,5 @@
 """finetune on tiny data: label mapping, what is trained, the budget, and the whole path
-record -> finetune -> export -> Recognizer (the one slow test here, ~1 min: two ONNX exports)."""
+record -> finetune -> export -> Recognizer (marked slow: two INT8 exports)."""
 
 import json
 
@@ -108,6 +108,7 @@ def test_clear_errors_for_missing_inputs(tmp_path, tiny_base):
 
 # quantize's frame-agreement metric looks after frame 10; these 6-frame clips have none (NaN)
 @pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")
+@pytest.mark.slow  # two INT8 exports; the bundled-model test below runs one by default
 def test_record_finetune_export_recognizer(tmp_path, tiny_base):
     """The user's path end to end through the CLI; the artifact runs in the app's runtime."""
     runner = CliRunner()

@@ -51,6 +51,7 @@ def test_checkpoint_round_trip_holds_everything_a_later_stage_needs(jester, tmp_
     assert torch.equal(model(x, e), model2(x, e))
 
 
+@pytest.mark.slow  # three training processes; tests/training/test_loop.py resumes in-process
 def test_a_run_killed_mid_epoch_resumes_to_the_same_end(jester, tmp_path):
     """SIGKILL a real training process after a mid-epoch checkpoint, --resume it, and compare with
     an unbroken run of the same seed."""
@@ -95,6 +96,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_end(jester, tmp_path):
         torch.testing.assert_close(a["model"][k], b["model"][k], rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.slow  # two training processes
 def test_ddp_with_two_gloo_processes(jester, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]), "OMP_NUM_THREADS": "1"}
     cfg = tmp_path / "tiny.toml"
@@ -111,6 +113,7 @@ def test_ddp_with_two_gloo_processes(jester, tmp_path):
     assert ckpt["step"] == 3 and ckpt["history"][0]["epoch"] == 1
 
 
+@pytest.mark.slow  # torch.compile: ~40 s on a machine without its cache
 def test_compiled_units_train_like_eager(jester, tmp_path):
     """compile="auto" (on, on the CPU) runs each unit's step through torch.compile: the same
     training and validation losses as eager (tests/model/test_lcr.py holds the gradients equal)."""
