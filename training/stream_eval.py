@@ -127,20 +127,25 @@ def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures
         results.append(score_stream(truth, fired, idx, len(frames)))
         if progress is not None:
             progress.update(1)
+    return {"streams": streams, **summarize(results), "model_frame_rate": model.frame_rate,
+            "horizon": model.horizon, "seed": seed, "style": style or "default",
+            "per_stream": [{"truth": r.truth, "fired": r.fired, "false_fires": r.false_fires}
+                           for r in results]}
+
+
+def summarize(results: list[StreamResult]) -> dict:
+    """The figures of a set of scored streams: event accuracy, false fires, latency."""
     n_truth = sum(len(r.truth) for r in results)
     dist = sum(edit_distance(r.fired, r.truth) for r in results)
     idle_min = sum(r.idle_minutes for r in results)
+    false = sum(r.false_fires for r in results)
     lat = [x for r in results for x in r.latencies_s]
     return {
-        "streams": streams, "true_gestures": n_truth, "fired": sum(len(r.fired) for r in results),
+        "true_gestures": n_truth, "fired": sum(len(r.fired) for r in results),
         "edit_distance": dist, "event_accuracy": max(0.0, 1.0 - dist / max(1, n_truth)),
-        "false_fires": sum(r.false_fires for r in results), "idle_minutes": round(idle_min, 3),
-        "false_fires_per_idle_minute": sum(r.false_fires for r in results) / max(idle_min, 1e-9),
+        "false_fires": false, "idle_minutes": round(idle_min, 3),
+        "false_fires_per_idle_minute": false / max(idle_min, 1e-9),
         "median_latency_s": float(np.median(lat)) if lat else None,
         "p90_latency_s": float(np.percentile(lat, 90)) if lat else None,
-        "longest_idle_s": max(r.longest_idle_s for r in results),
-        "model_frame_rate": model.frame_rate, "horizon": model.horizon, "seed": seed,
-        "style": style or "default",
-        "per_stream": [{"truth": r.truth, "fired": r.fired, "false_fires": r.false_fires}
-                       for r in results],
+        "longest_idle_s": max((r.longest_idle_s for r in results), default=0.0),
     }

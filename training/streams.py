@@ -243,7 +243,7 @@ def score_streams(model, streams: list[dict], labels: list[str], stride: int,
     as the app runs them -> event accuracy, false fires per idle minute, latency, frame accuracy."""
     from lcr_edge.events import EventConfig, fire_events
     from lcr_edge.training.data import decode_video
-    from lcr_edge.training.stream_eval import edit_distance, score_stream
+    from lcr_edge.training.stream_eval import score_stream, summarize
 
     device = torch.device(device)
     was_training = model.training
@@ -272,11 +272,4 @@ def score_streams(model, streams: list[dict], labels: list[str], stride: int,
         fired = fire_events(labels, probs, events or EventConfig(), s["fps"] / stride)
         results.append(score_stream(s["events"], fired, idx, len(frames), source_fps=s["fps"]))
     model.train(was_training)
-    n_truth = sum(len(r.truth) for r in results)
-    dist = sum(edit_distance(r.fired, r.truth) for r in results)
-    idle = sum(r.idle_minutes for r in results)
-    lat = [x for r in results for x in r.latencies_s]
-    return {"event_accuracy": max(0.0, 1.0 - dist / max(1, n_truth)),
-            "false_fires_per_idle_minute": sum(r.false_fires for r in results) / max(idle, 1e-9),
-            "idle_minutes": idle, "median_latency_s": float(np.median(lat)) if lat else None,
-            "frame_accuracy": right / max(1, counted), "streams": len(results), "gestures": n_truth}
+    return {**summarize(results), "frame_accuracy": right / max(1, counted), "streams": len(results)}
