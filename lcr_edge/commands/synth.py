@@ -123,21 +123,17 @@ def register(app: typer.Typer) -> None:
             summary = write_streams(out, streams, seed=seed, size=wh, val_fraction=val_fraction,
                                     workers=workers, style=style, overwrite=overwrite,
                                     progress=not as_json)
-            if as_json:
-                typer.echo(json.dumps(summary))
-            else:
-                typer.echo(f"wrote {summary['streams']} streams ({summary['validation']} validation, "
-                           f"{summary['minutes']:.0f} minutes of video) to {out} in "
-                           f"{summary['seconds']:.1f} s")
+            typer.echo(json.dumps(summary) if as_json else
+                       f"wrote {summary['streams']} streams ({summary['validation']} validation, "
+                       f"{summary['minutes']:.0f} minutes of video) to {out} in "
+                       f"{summary['seconds']:.1f} s")
             return
         if clips_per_class is None:
             raise LCRError("synth needs --clips-per-class N (for example 80)")
         summary = write_dataset(out, clips_per_class, seed=seed, frames=n_frames, size=wh,
                                 val_fraction=val_fraction, workers=workers, labels=labels,
                                 style=style, overwrite=overwrite, progress=not as_json)
-        if as_json:
-            typer.echo(json.dumps(summary))
-        else:
-            typer.echo(f"wrote {summary['clips']} clips ({summary['train']} train, "
-                       f"{summary['validation']} validation, {len(labels)} classes) to {out} in "
-                       f"{summary['seconds']:.1f} s ({summary['clips_per_s']:.0f} clips/s)")
+        typer.echo(json.dumps(summary) if as_json else
+                   f"wrote {summary['clips']} clips ({summary['train']} train, "
+                   f"{summary['validation']} validation, {len(labels)} classes) to {out} in "
+                   f"{summary['seconds']:.1f} s ({summary['clips_per_s']:.0f} clips/s)")
