@@ -74,6 +74,7 @@ def run_one(folder: str, backend: str, precision: str, frames: int, threads: int
             per_stage[s][i] = rec.timings[s]
     macs = rec.metadata.get("macs_per_frame")
     inf = _percentiles(per_stage["inference"])
+    del rec  # one compiled model at a time: a second one beside it slowed the app path by 30-90 %
     app = run_app_path(folder, backend, precision, frames, threads, warmup, horizon, clip)
     app["vs_one_inference"] = app["latency_ms"]["median"] / float(np.median(total))
     return {
