@@ -229,6 +229,18 @@ def matmul_peak(threads: int | None, seconds: float = 1.0, shape=(512, 1024, 102
     return out
 
 
+def _benchmark_app_value(line: str) -> float | None:
+    """'[ INFO ]    Median:        615.85 us' -> 0.61585 (latencies in ms whatever unit it
+    prints: newer releases print us, older ms); throughput stays in FPS."""
+    parts = line.split(":")[-1].split()
+    try:
+        value = float(parts[0])
+    except (ValueError, IndexError):
+        return None
+    unit = parts[1].lower() if len(parts) > 1 else "ms"
+    return value * {"us": 1e-3, "ns": 1e-6, "s": 1e3}.get(unit, 1.0)
+
+
 def benchmark_app(path: str, threads: int | None, seconds: int = 10) -> dict | None:
     """OpenVINO's own benchmark_app on one IR (stateless; random inputs), if it is installed."""
     exe = shutil.which("benchmark_app")
@@ -243,10 +255,7 @@ def benchmark_app(path: str, threads: int | None, seconds: int = 10) -> dict | N
     for line in proc.stdout.splitlines():
         for key in ("Median", "Average", "Min", "Throughput"):
             if line.replace(" ", "").startswith(f"[INFO]{key}:"):
-                try:
-                    res[key.lower()] = float(line.split(":")[-1].split()[0])
-                except ValueError:
-                    pass
+                res[key.lower()] = _benchmark_app_value(line)
     if proc.returncode != 0:
         res["error"] = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
     return res

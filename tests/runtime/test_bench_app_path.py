@@ -28,3 +28,12 @@ def test_the_app_path_uses_the_models_horizon_and_reports_cpu_per_second_of_vide
     assert row["app"]["horizon"] == 4 and row["app"]["inferences_per_frame"] == 2
     text = _bench(tiny_fp32).output
     assert "as lcr-edge run and the app run it" in text and "CPU ms per s of video" in text
+
+
+def test_benchmark_app_latencies_read_in_milliseconds_whatever_unit_it_prints():
+    from lcr_edge.bench import _benchmark_app_value
+
+    assert abs(_benchmark_app_value("[ INFO ]    Median:        615.85 us") - 0.61585) < 1e-9
+    assert _benchmark_app_value("[ INFO ]    Median:        0.62 ms") == 0.62
+    assert _benchmark_app_value("[ INFO ] Throughput:   1486.66 FPS") == 1486.66
+    assert _benchmark_app_value("[ INFO ]    Median:   n/a") is None
