@@ -339,11 +339,9 @@ class LCR(nn.Module):
 
         keep (N, grid*grid) of 0/1 masks patch tokens (tube masking); CLS is always kept."""
         if self.config.motion == "diff":
-            # patches of x_t - x_{t-1} (the conv is linear; its bias cancels): a causal 2 x P x P
-            # tubelet with weights (-W, W). A frame's own pixels let LCR-S memorise each clip's
-            # background; their change is where the gesture is (docs/training.md, the probe).
-            # An all-zero `previous` means "no previous frame" (a fresh stream): the first frame's
-            # change is 0, not the whole frame. Real patches are never all zero (the conv's bias).
+            # patches of x_t - x_{t-1}, a causal 2 x P x P tubelet (the conv is linear): the change
+            # is where the gesture is; raw pixels let LCR-S memorise backgrounds (docs/training.md).
+            # An all-zero `previous` is a fresh stream (real patches never are): its change is 0.
             fresh = previous.abs().amax(dim=(1, 2), keepdim=True) == 0
             patches = patches - torch.where(fresh, patches, previous)
         x = patches + self.pos_embed  # eq. 1

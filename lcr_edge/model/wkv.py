@@ -121,10 +121,9 @@ def bi_wkv_reference(r: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w: torch
 
     rb, kb, vb = blocks(r), blocks(k), blocks(v)
 
-    # Each block's keys summarised as an N x N state, decayed to the block's end (for queries to
-    # its right, i.e. the causal pass) and to its start (for the reverse pass): both in one matmul,
-    # [to_end; to_start] stacked on the key channels.
-    # (a broadcast product lays the two out side by side, as a concat would, in one fused op)
+    # Each block's keys as an N x N state, decayed to the block's end (the causal pass) and to its
+    # start (the reverse pass), both in one matmul: [to_end; to_start] stacked on the key channels
+    # by one broadcast product (what a concat would do, fused).
     kw = (kb[..., None, :] * torch.stack([w_out, w_in], dim=-2)).flatten(-2)  # [B, H, nb, L, 2N]
     states = kw.transpose(-1, -2) @ vb  # [B, H, nb, 2N, N]: sum_j w^(e-1-j) k_j^T v_j; w^(j-s) ...
 
