@@ -69,8 +69,9 @@ def main(argv=None) -> int:
         old.logits_prepared(*loop[n % len(loop)])
     old_top = np.array([int(np.argmax(old.logits_prepared(*xe))) for xe in test])
     early, late = [], []
+    fresh = Recognizer.open(model, backend=args.backend, threads=args.threads, horizon=0)
     for s in starts:
-        fresh = Recognizer.open(model, backend=args.backend, threads=args.threads, horizon=0)
+        fresh.reset()  # a zero state, as a newly opened recognizer has
         top = np.array([int(np.argmax(fresh.logits_prepared(*xe)))
                         for xe in test[s:s + settle + window]])
         agree = top == old_top[s:s + settle + window]

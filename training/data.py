@@ -264,7 +264,7 @@ class ClipDataset(Dataset):
                 picked = [cache[p] for p in picked]
         except (OSError, ValueError, cv2.error) as exc:
             return Skipped(clip.key, str(exc))
-        crop = self._crop_box(picked[0].shape, rng)
+        crop = crop_box(picked[0].shape, self.jitter, rng)
         label, flip = clip.label, False
         if rng is not None and self.flip > 0 and label >= 0 and self.mirror[label] >= 0:
             flip = bool(rng.random() < self.flip)
@@ -281,15 +281,17 @@ class ClipDataset(Dataset):
             es.append(e)
         return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(es)), label, clip.key
 
-    def _crop_box(self, shape, rng):
-        """Mild spatial jitter: a random crop keeping 1 - jitter .. 1 of each side; no flip."""
-        if rng is None or self.jitter <= 0:
-            return None
-        h, w = shape[:2]
-        sh, sw = rng.uniform(1 - self.jitter, 1.0, size=2)
-        ch, cw = max(2, int(h * sh)), max(2, int(w * sw))
-        y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-        return y0, y0 + ch, x0, x0 + cw
+
+def crop_box(shape, jitter: float, rng: np.random.Generator | None):
+    """Mild spatial jitter, the same for every frame of a clip or stream: a random crop keeping
+    1 - jitter .. 1 of each side, as (y0, y1, x0, x1); None without jitter or rng."""
+    if rng is None or jitter <= 0:
+        return None
+    h, w = shape[:2]
+    sh, sw = rng.uniform(1 - jitter, 1.0, size=2)
+    ch, cw = max(2, int(h * sh)), max(2, int(w * sw))
+    y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    return y0, y0 + ch, x0, x0 + cw
 
 
 def clips_for_model(data, split: str, info: dict, frames: int | None = None, train: bool = False,

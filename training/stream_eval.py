@@ -102,6 +102,7 @@ def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures
     `gestures` gestures each. long_idle: the chance that a gap is a long idle stretch of
     long_idle_frames (30-40 s at 12 fps) instead of idle_frames, where nothing may fire."""
     from lcr_edge.training.synth import render_stream
+    from lcr_edge.training.synth.dataset import draw_gaps
 
     model = StreamModel(model_path, backend, horizon)
     pool = [lb for lb in model.labels if lb not in IDLE_LABELS]
@@ -117,9 +118,8 @@ def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures
             labels.append(str(rng.choice(pool)))
         gaps = None
         if long_idle > 0:  # drawn apart from `rng`: long_idle = 0 renders the streams it always did
-            g = np.random.default_rng([seed, k, 1])
-            gaps = [int(g.integers(*long_idle_frames)) if g.random() < long_idle
-                    else int(g.integers(idle_frames[0], idle_frames[1] + 1)) for _ in range(len(labels) + 1)]
+            gaps = draw_gaps(np.random.default_rng([seed, k, 1]), len(labels) + 1, idle_frames,
+                             long_idle, long_idle_frames)
         frames, truth = render_stream(labels, seed=seed + k, idle_frames=idle_frames, style=style,
                                       gaps=gaps)
         probs, idx = model.run(frames)

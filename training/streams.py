@@ -146,7 +146,7 @@ class StreamChunks(IterableDataset):
 
     def _start(self, lane: _Lane, rng: np.random.Generator, carried: bool) -> None:
         """Load a random stream into the lane: decode, crop and flip it, at a random offset."""
-        from lcr_edge.training.data import decode_video
+        from lcr_edge.training.data import crop_box, decode_video
 
         s = self.streams[int(rng.integers(len(self.streams)))]
         frames = decode_video(Path(s["video"]))
@@ -155,17 +155,14 @@ class StreamChunks(IterableDataset):
         keep = np.arange(offset, len(frames), self.stride)
         if len(keep) < self.chunk:
             keep = np.resize(keep, self.chunk)  # a stream shorter than a chunk loops
-        h, w = frames[0].shape[:2]
-        sh, sw = rng.uniform(1 - self.jitter, 1.0, size=2) if self.jitter > 0 else (1.0, 1.0)
-        ch, cw = max(2, int(h * sh)), max(2, int(w * sw))
-        y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        crop = crop_box(frames[0].shape, self.jitter, rng)
         flip = bool(rng.random() < self.flip)
         t = tgt[keep]
         if flip:  # a mirrored stream: left and right swap (classes without a mirror are kept)
             t = np.array([self.mirror[i] if i >= 0 and self.mirror[i] >= 0 else i for i in t])
         if carried:
             t[0] = IGNORE  # the cut from the last stream: no frame difference to learn from
-        lane.load([frames[i] for i in keep], t, (y0, y0 + ch, x0, x0 + cw), flip, self.preprocess)
+        lane.load([frames[i] for i in keep], t, crop, flip, self.preprocess)
 
 
 class _Lane:
@@ -185,10 +182,11 @@ class _Lane:
     def take(self, n: int):
         import cv2
 
-        y0, y1, x0, x1 = self.crop
         xs, es = [], []
         for img in self.frames[self.pos:self.pos + n]:
-            img = img[y0:y1, x0:x1]
+            if self.crop is not None:
+                y0, y1, x0, x1 = self.crop
+                img = img[y0:y1, x0:x1]
             x, e = self.pre(cv2.flip(img, 1) if self.flip else img)
             xs.append(x)
             es.append(e)

@@ -194,10 +194,16 @@ def plan_stream(rng: np.random.Generator, labels: list[str], plan: StreamPlan):
         if "Doing other things" in labels and rng.random() < plan.other_fraction:
             names.append("Doing other things")  # a distractor: its own class, never an event
         names.append(str(rng.choice(pool)))
-    gaps = [int(rng.integers(*plan.long_idle_frames)) if rng.random() < plan.long_idle_p
-            else int(rng.integers(plan.idle_frames[0], plan.idle_frames[1] + 1))
-            for _ in range(len(names) + 1)]
-    return names, gaps
+    return names, draw_gaps(rng, len(names) + 1, plan.idle_frames, plan.long_idle_p,
+                            plan.long_idle_frames)
+
+
+def draw_gaps(rng: np.random.Generator, n: int, idle_frames: tuple[int, int], long_idle_p: float,
+              long_idle_frames: tuple[int, int]) -> list[int]:
+    """n gap lengths: idle_frames[0]..idle_frames[1] frames, or with chance long_idle_p a long
+    idle stretch of long_idle_frames[0]..long_idle_frames[1] - 1 frames."""
+    return [int(rng.integers(*long_idle_frames)) if rng.random() < long_idle_p
+            else int(rng.integers(idle_frames[0], idle_frames[1] + 1)) for _ in range(n)]
 
 
 def _render_stream_one(task) -> dict:
