@@ -22,7 +22,7 @@ from lcr_edge.artifact import FILES, FORMATS, METADATA, file_entry
 from lcr_edge.io import building, write_json
 from lcr_edge.labels import CLIP_FRAMES
 from lcr_edge.model.checkpoint import load_checkpoint
-from lcr_edge.quantize import qat
+from lcr_edge.quantize import extensions, qat
 from lcr_edge.quantize.export import (
     export_fp32,
     export_onnx,
@@ -52,6 +52,7 @@ class QuantizeConfig:
     workers: int = 2
     wkv_int8: bool = False  # also quantize Bi-WKV's internal products (slower here, see docs)
     device: str = "cpu"  # where calibration and QAT run ("cuda" on a GPU machine)
+    fake_quant: str = "auto"  # NNCF's C++ extension, or "torch": its pure-PyTorch functions
 
 
 def _export_int8(native, model, folder: Path) -> None:
@@ -120,6 +121,9 @@ def _quantize_into(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
     meta["quantization"] = {"complete": False}
     write_json(out / METADATA, meta)
 
+    # QAT runs NNCF's quantizers many times: worth their C++ extension; PTQ only a few times
+    mode = "torch" if cfg.fake_quant == "auto" and cfg.epochs == 0 else cfg.fake_quant
+    fake_quant = extensions.choose_fake_quant(mode, log=log) if cfg.device == "cpu" else "cuda"
     log(f"PTQ: calibrating on {cfg.calibration} frames of training clips ...")
     items = qat.calibration_items(model.to(cfg.device), train, cfg.calibration)
     qstep = qat.quantize_ptq(model, items, cfg.wkv_int8)
@@ -159,7 +163,7 @@ def _quantize_into(model, ckpt: dict, ckpt_path: Path, out: Path, train, val, cf
     meta["quantization"] = {
         "complete": True,
         "method": "NNCF QAT" if cfg.epochs > 0 else "NNCF PTQ", "int8_from": name,
-        "nncf": __import__("nncf").__version__, "config": asdict(cfg),
+        "nncf": __import__("nncf").__version__, "fake_quant": fake_quant, "config": asdict(cfg),
         "quantizers": qat.count_quantizers(qstep), "calibration_items": len(items),
         "qat_batches": len(losses), "qat_loss_first_last": losses[:1] + losses[-1:],
         "qat_holdout_checks": [[s, round(v, 6)] for s, v in tuned["checks"]],

@@ -41,16 +41,23 @@ def register(app: typer.Typer) -> None:
                                       help="Quantize Bi-WKV's internal products too."),
         device: str = typer.Option("cpu", "--device", help="cpu or cuda: where calibration "
                                    "and QAT run (export and evaluation run on the CPU)."),
+        fake_quant: str = typer.Option("auto", "--fake-quant", help="QAT's fake quantizers: "
+                                       "extension (NNCF's C++ build), torch (pure PyTorch, same "
+                                       "numbers, slower) or auto (the extension if it builds)."),
         as_json: bool = typer.Option(False, "--json", help="Print model.json's content."),
         verbose: bool = typer.Option(False, "--verbose", help="Show NNCF's own INFO messages."),
     ):
         """Quantize a checkpoint to INT8 with NNCF: post-training (PTQ) for comparison, then
         quantization-aware fine-tuning (QAT); writes FP32 and INT8 ONNX / OpenVINO models and
         prints FP32, PTQ-INT8 and QAT-INT8 validation top-1 side by side."""
+        from lcr_edge.errors import LCRError
         from lcr_edge.io import check_output_folder, one_model_argument
+        from lcr_edge.quantize.extensions import FAKE_QUANT_MODES
         from lcr_edge.quantize.pipeline import QuantizeConfig, quantize_checkpoint
 
         checkpoint = one_model_argument(checkpoint, model)
+        if fake_quant not in FAKE_QUANT_MODES:
+            raise LCRError(f"--fake-quant {fake_quant!r}: choose one of {', '.join(FAKE_QUANT_MODES)}")
         check_output_folder(out, create=False)
         if not verbose:  # NNCF logs dozens of INFO lines about nodes it leaves alone
             import logging
@@ -63,7 +70,7 @@ def register(app: typer.Typer) -> None:
                              holdout=holdout, check_every=check_every, batch_size=batch_size,
                              frames=frames, calibration=calibration,
                              train_limit=train_limit, val_limit=val_limit, workers=workers,
-                             wkv_int8=wkv_int8, device=device)
+                             wkv_int8=wkv_int8, device=device, fake_quant=fake_quant)
         log = (lambda *_: None) if as_json else typer.echo
         meta = quantize_checkpoint(checkpoint, data, out, cfg, log=log)  # QAT draws its own bar
         if as_json:

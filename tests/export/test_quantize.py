@@ -200,7 +200,7 @@ def test_quantize_cli_on_a_dataset_folder_holds_out_training_clips(tmp_path):
     assert [c[0] for c in q["qat_holdout_checks"]] == [0, 1, 2]
     # the step kept is the one the held-out clips liked best
     assert q["qat_kept_step"] == min(q["qat_holdout_checks"], key=lambda c: c[1])[0]
-    assert q["qat_batches"] == 2
+    assert q["qat_batches"] == 2 and q["fake_quant"] in ("extension", "torch")
     assert {"fp32", "ptq_int8", "qat_int8"} <= set(meta["accuracy"])
     assert meta["accuracy"]["fp32"]["clips"] == 3
     rec = Recognizer.open(out)
