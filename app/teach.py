@@ -13,6 +13,7 @@ the preview being mirrored like the main window's live view.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,7 @@ from PyQt6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -44,6 +46,41 @@ from lcr_edge.paths import default_model_dir
 from lcr_edge.recording import MIN_FRAMES, RECORD_FPS, ClipCapture, RecordingSet, SourceFailed, check_label
 
 DEFAULT_SET = Path.home() / "lcr-edge" / "my-gestures"
+
+
+_BAR = re.compile(r"^(?P<desc>.*?):?\s*(?P<pct>\d{1,3})%\|[^|]*\|\s*(?P<rest>.*)$")
+
+
+class ProgressLog:
+    """A child process's output (tqdm bars redrawn with "\\r") -> what the dialog shows: `feed`
+    returns ("bar", percent, label) for each redraw of a bar and ("line", text) for each line of
+    the log. A bar's last state (the line it ends with "\\n") enters the log once, as plain text
+    without the bar's block characters."""
+
+    def __init__(self):
+        self._pending = ""
+
+    @staticmethod
+    def _plain(m: re.Match) -> str:
+        return f"{m['desc']}: {m['pct']}% {m['rest']}".strip()
+
+    def feed(self, text: str) -> list[tuple]:
+        out = []
+        parts = re.split(r"(\r\n|\r|\n)", self._pending + text)
+        self._pending = parts.pop()  # after the last separator: not finished yet
+        for segment, sep in zip(parts[::2], parts[1::2], strict=True):
+            line = segment.rstrip()
+            if not line.strip():
+                continue
+            m = _BAR.match(line)
+            if m and sep == "\r":
+                out.append(("bar", min(100, int(m["pct"])), f"{m['desc']} {m['rest']}".strip()))
+            else:
+                out.append(("line", self._plain(m) if m else line))
+        m = _BAR.match(self._pending.rstrip())  # tqdm draws "\\r" + bar: show it before the next
+        if m:
+            out.append(("bar", min(100, int(m["pct"])), f"{m['desc']} {m['rest']}".strip()))
+        return out
 
 
 class TeachDialog(QDialog):
@@ -112,6 +149,10 @@ class TeachDialog(QDialog):
         self.log = QPlainTextEdit(self)
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(300)
+        self.progress = QProgressBar(self)  # the child's progress bars, redrawn in place
+        self.progress.setRange(0, 100)
+        self.progress.setVisible(False)
+        self.output = ProgressLog()
 
         side = QVBoxLayout()
         side.addLayout(form)
@@ -121,6 +162,7 @@ class TeachDialog(QDialog):
         side.addWidget(self.discard_btn)
         side.addWidget(self.finetune_btn)
         side.addWidget(self.status)
+        side.addWidget(self.progress)
         side.addWidget(self.log)
         lay = QHBoxLayout(self)
         lay.addWidget(self.view, 3)
@@ -361,12 +403,20 @@ class TeachDialog(QDialog):
 
     def _read_output(self) -> None:
         text = bytes(self.process.readAllStandardOutput()).decode("utf-8", "replace")
-        for line in text.replace("\r", "\n").splitlines():
-            if line.strip():
-                self.log.appendPlainText(line.rstrip())
+        for kind, *rest in self.output.feed(text):
+            if kind == "bar":  # a refresh: the bar above the log, not one more log line
+                pct, label = rest
+                self.progress.setVisible(True)
+                self.progress.setValue(pct)
+                self.progress.setFormat(f"{label}  %p%")
+            else:
+                self.log.appendPlainText(rest[0])
 
     def _finetune_done(self, code: int, _status=None) -> None:
         self.finetune_btn.setEnabled(True)
+        self.progress.setVisible(False)
+        for _, line in self.output.feed("\n"):  # whatever the child left unfinished
+            self.log.appendPlainText(line)
         if code != 0:
             self._say(f"Fine-tuning failed (exit {code}); see the log below.", error=True)
             return

@@ -234,3 +234,33 @@ def test_actions_pause_while_the_dialog_records(qtbot, tmp_path, settings):
     assert ran == ["Stop Sign"]
     dlg.close()
     win.close()
+
+
+def test_progress_bars_of_the_child_redraw_one_bar_not_one_log_line_each(qtbot, tmp_path):
+    """tqdm redraws with "\\r": the dialog's bar follows, the log gets the bar's last state once,
+    as text without block characters."""
+    from lcr_edge.app.teach import ProgressLog
+
+    said = ProgressLog().feed("start\n\repoch 1/2:  50%|█████     | 20/40 [00:05<00:05, "
+                              "loss=0.31]\repoch 1/2: 100%|██████████| 40/40 [00:10<00:00]\n")
+    assert said == [("line", "start"), ("bar", 50, "epoch 1/2 20/40 [00:05<00:05, loss=0.31]"),
+                    ("line", "epoch 1/2: 100% 40/40 [00:10<00:00]")]
+    dlg = make_dialog(qtbot, tmp_path, FakeFeed())
+    code = ("import time\nfrom tqdm import tqdm\nprint('fine-tuning', flush=True)\n"
+            "for _ in tqdm(range(30), desc='epoch 1/1', mininterval=0):\n    time.sleep(0.02)\n"
+            "print('held-out top-1 50.0 %', flush=True)\n")
+    seen = []
+    dlg.process = QProcess(dlg)
+    dlg.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+    dlg.process.readyReadStandardOutput.connect(dlg._read_output)
+    dlg.process.readyReadStandardOutput.connect(lambda: seen.append(dlg.progress.value()))
+    dlg.process.start(sys.executable, ["-c", code])
+    assert dlg.process.waitForStarted(10000)
+    qtbot.waitUntil(lambda: dlg.process.state() == QProcess.ProcessState.NotRunning, timeout=30000)
+    dlg._read_output()
+    lines = dlg.log.toPlainText().splitlines()
+    lines = lines[lines.index("fine-tuning"):]
+    assert lines[-1] == "held-out top-1 50.0 %" and lines[-1] == "held-out top-1 50.0 %"
+    assert [ln for ln in lines if ln.startswith("epoch 1/1")] == [lines[1]]  # one line, not 30
+    assert lines[1].startswith("epoch 1/1: 100% 30/30") and "█" not in lines[1]
+    assert max(seen) > 0  # the bar moved while the child ran
