@@ -13,15 +13,19 @@ from PyQt6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
 from lcr_edge.actions import bundled_profiles
 from lcr_edge.artifact import BACKENDS
+from lcr_edge.labels import IDLE_LABELS
 from lcr_edge.sources import list_cameras
 
 DEFAULTS = {
@@ -78,7 +82,11 @@ class SettingsDialog(QDialog):
         """events: the profile's EventConfig, whose values the "from profile" fields show."""
         super().__init__(parent)
         self.setWindowTitle("LCR-Edge settings")
-        form = QFormLayout(self)
+        outer = QVBoxLayout(self)
+        form = QFormLayout()
+        outer.addLayout(form)
+        # paths are long: their fields get room for ~48 characters, the browse buttons only theirs
+        self._path_width = self.fontMetrics().horizontalAdvance("x" * 48)
 
         self.source = QComboBox(self)
         self.source.setEditable(True)
@@ -115,8 +123,12 @@ class SettingsDialog(QDialog):
             f"profile's ({events.min_frames})" if events is not None else "from profile")
         self.min_frames.setValue(values["min_frames"])
         form.addRow("Min. frames", self.min_frames)
+        # One row per gesture that can fire (idle labels never do), in a scrolled box: 25 rows
+        # would make the dialog taller than a 768-pixel laptop screen.
         self.per_gesture: dict[str, QDoubleSpinBox] = {}
-        for g in gestures:
+        rows = QWidget(self)
+        per_form = QFormLayout(rows)
+        for g in [g for g in gestures if g not in IDLE_LABELS]:
             box = QDoubleSpinBox(self)
             box.setRange(0.0, 1.0)
             box.setSingleStep(0.05)
@@ -124,20 +136,32 @@ class SettingsDialog(QDialog):
                                     if events is not None else "default")
             box.setValue(float(values["thresholds"].get(g, 0.0)))
             self.per_gesture[g] = box
-            form.addRow(f"  {g}", box)
+            per_form.addRow(g, box)
+        group = QGroupBox("Threshold per gesture", self)
+        scroll = QScrollArea(group)
+        scroll.setWidget(rows)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(rows.sizeHint().width() + 24)  # no sideways scrolling
+        scroll.setMaximumHeight(min(rows.sizeHint().height() + 8, 320))
+        QVBoxLayout(group).addWidget(scroll)
+        group.setVisible(bool(self.per_gesture))
+        outer.addWidget(group, 1)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        outer.addWidget(buttons)
 
     def _with_browse(self, field, pick) -> QWidget:
         box = QWidget(self)
         lay = QHBoxLayout(box)
         lay.setContentsMargins(0, 0, 0, 0)
+        field.setMinimumWidth(self._path_width)
         lay.addWidget(field, 1)
         b = QPushButton("…", box)
+        b.setToolTip("Browse…")
+        b.setFixedWidth(b.fontMetrics().horizontalAdvance("…") + 24)
         b.clicked.connect(pick)
         lay.addWidget(b)
         return box

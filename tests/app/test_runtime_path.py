@@ -54,6 +54,22 @@ def test_settings_dialog_round_trip(qtbot):
     assert dlg.values()["thresholds"] == {"Thumb Up": 0.8, "Stop Sign": 0.65}
 
 
+def test_settings_fit_a_laptop_screen_and_show_whole_paths(qtbot):
+    """Every Jester gesture bound: the per-gesture rows scroll, so the dialog fits 1366x768; the
+    path fields get room for ~48 characters; idle labels (which never fire) get no threshold."""
+    from lcr_edge.app.settings import DEFAULTS, SettingsDialog
+    from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS
+
+    path = "/home/someone/models/lcr-edge/fine-tuned-2026-11-30"
+    dlg = SettingsDialog({**DEFAULTS, "model": path}, list(JESTER_LABELS))
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    assert dlg.height() <= 700 and dlg.width() <= 1366
+    assert set(dlg.per_gesture) == set(JESTER_LABELS) - set(IDLE_LABELS)
+    assert dlg.model.width() >= dlg.model.fontMetrics().horizontalAdvance(path)
+
+
 def test_settings_show_the_profiles_values_where_they_apply(qtbot):
     from lcr_edge.actions import load_profile
     from lcr_edge.app.settings import DEFAULTS, SettingsDialog
