@@ -9,6 +9,7 @@ frame with the newest result. Events in every result are turned into actions her
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
@@ -67,6 +68,8 @@ class MainWindow(QMainWindow):
         self.errors: dict[str, str] = {}  # "source" / "model" / "profile" -> message
         self.log_lines: list[str] = []
         self.clock = 0.0  # seconds since start, advanced by the UI timer
+        self.opened_at: float | None = None  # wall clock when the window first showed
+        self.first_answer_s: float | None = None  # ... to the model's first answer
 
         self._build_ui()
         self._build_actions()
@@ -424,9 +427,17 @@ class MainWindow(QMainWindow):
         self._set_error("source", text if error else None)
         self.statusBar().showMessage(text, 5000)
 
+    def showEvent(self, event) -> None:
+        if self.opened_at is None:
+            self.opened_at = time.perf_counter()
+        super().showEvent(event)
+
     def _on_result(self, res) -> None:
         """Every result (queued from the worker): handle its events now; draw it later."""
         self.latest = res
+        if self.first_answer_s is None and self.opened_at is not None:
+            self.first_answer_s = time.perf_counter() - self.opened_at
+            self._log(f"first answer {self.first_answer_s:.1f} s after the window opened")
         for ev in res.events:
             if ev.kind == "reset":
                 self._log(f"{ev.t:7.2f} s  idle: model state reset")

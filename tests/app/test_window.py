@@ -335,6 +335,9 @@ def test_the_hud_says_the_model_is_loading_until_it_answers(qtbot, settings, tmp
     qtbot.wait(400)
     assert win.hud.text().startswith("loading model fake")  # the view runs, the HUD says why
     qtbot.waitUntil(lambda: win.hud.text().startswith("camera"), timeout=8000)
+    # the log says when the first answer came, counted from the window opening (the load's 1.5 s)
+    assert win.first_answer_s is not None and win.first_answer_s >= 1.5
+    assert f"first answer {win.first_answer_s:.1f} s after the window opened" in win.log_lines
     win.close()
 
 
