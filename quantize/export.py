@@ -41,7 +41,7 @@ from lcr_edge.errors import LCRError
 from lcr_edge.io import building, remove_leftovers, write_json
 from lcr_edge.labels import JESTER_FPS
 from lcr_edge.model import LCR, count_macs
-from lcr_edge.model.checkpoint import file_sha256
+from lcr_edge.model.checkpoint import check_finite, file_sha256
 from lcr_edge.model.lcr import rollout
 from lcr_edge.preprocess import Preprocess
 from lcr_edge.quantize.step import StepModule, example_inputs
@@ -246,18 +246,6 @@ def export_fp32(model: LCR, ckpt: dict, ckpt_path: Path, out: Path, formats: str
         meta["parity"]["fp32"] = parity(out, step, "fp32", step.model)
         write_json(out / METADATA, meta)
     return meta
-
-
-def check_finite(model: LCR, ckpt_path: Path) -> None:
-    """Refuse weights holding NaN or infinity (a diverged run): they export and run, and answer
-    NaN for ever."""
-    import torch
-
-    bad = [name for name, t in model.state_dict().items()
-           if t.is_floating_point() and not bool(torch.isfinite(t).all())]
-    if bad:
-        raise LCRError(f"{ckpt_path}: {len(bad)} weight tensor(s) hold NaN or infinity (e.g. "
-                       f"{bad[0]}): the training diverged; export an earlier checkpoint")
 
 
 # Training state an exported model does not need (it is two thirds of a training checkpoint).

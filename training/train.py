@@ -21,7 +21,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from lcr_edge.errors import LCRError
-from lcr_edge.io import atomic_path
+from lcr_edge.io import atomic_path, check_output_folder
 from lcr_edge.labels import CLIP_FRAMES
 from lcr_edge.model import create_model, tube_mask
 from lcr_edge.model.checkpoint import read_checkpoint, save_checkpoint
@@ -304,7 +304,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
     rank, world, device = setup_distributed(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    out = Path(cfg.out)
+    # a file or an unwritable place as --out fails now, not after the first epoch's work
+    out = check_output_folder(cfg.out) if rank == 0 else Path(cfg.out)
     torch.manual_seed(cfg.seed)
     data = StreamData(cfg, rank) if cfg.mode == "stream" else ClipData(cfg, rank, world)
     labels = data.labels

@@ -12,6 +12,7 @@ Everything a later stage needs (variant, labels, preprocessing) travels inside, 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -56,7 +57,38 @@ def read_checkpoint(path) -> dict:
         raise LCRError(f"{path}: damaged checkpoint: its labels are not all names")
     if not isinstance(ckpt.get("preprocess"), dict):  # saved before preprocessing travelled inside
         ckpt["preprocess"] = Preprocess().to_dict()
+    check_sampling(ckpt.get("sampling"), f"{path}: sampling")
     return ckpt
+
+
+def check_sampling(sampling, where: str) -> None:
+    """How a model was trained to see frames (None: not recorded): whole frame counts and strides
+    of at least 1, rates that are finite and above 0, mode clip or stream; else one LCRError."""
+    if sampling is None:
+        return
+    if not isinstance(sampling, dict):
+        raise LCRError(f"{where} must be a table of frames, stride and source_fps")
+    for key, kind in (("frames", int), ("stride", int), ("source_fps", float),
+                      ("frame_rate", float)):
+        if key not in sampling:
+            continue
+        v = sampling[key]
+        ok = isinstance(v, int) and not isinstance(v, bool) if kind is int else \
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        if not ok or v <= 0 or (kind is int and v < 1):
+            what = "a whole number of at least 1" if kind is int else "a finite number above 0"
+            raise LCRError(f"{where}.{key} must be {what}, got {v!r}")
+    if sampling.get("mode", "clip") not in ("clip", "stream"):
+        raise LCRError(f"{where}.mode must be clip or stream, got {sampling['mode']!r}")
+
+
+def check_finite(model: torch.nn.Module, where: str) -> None:
+    """Weights holding NaN or infinity (a diverged run) answer NaN or nothing: refuse them."""
+    bad = [name for name, t in model.state_dict().items()
+           if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise LCRError(f"{where}: {len(bad)} weight tensor(s) hold NaN or infinity ({bad[0]}"
+                       f"{', ...' if len(bad) > 1 else ''}): the training run that wrote it diverged; use an earlier checkpoint")
 
 
 def load_checkpoint(path, device="cpu") -> tuple[LCR, dict]:
@@ -70,4 +102,5 @@ def load_checkpoint(path, device="cpu") -> tuple[LCR, dict]:
         model.load_state_dict(ckpt["model"])
     except (TypeError, KeyError, RuntimeError) as exc:
         raise LCRError(f"{path}: checkpoint does not match the model ({str(exc)[:300]})") from None
+    check_finite(model, str(path))
     return model.to(device).eval(), ckpt

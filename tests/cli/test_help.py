@@ -3,6 +3,7 @@
 import pytest
 from typer.testing import CliRunner
 
+from lcr_edge.errors import LCRError
 from lcr_edge import __version__
 from lcr_edge.cli import COMMANDS, app
 
@@ -57,6 +58,7 @@ def test_export_refuses_a_frame_rate_that_is_not_a_rate(tmp_path):
     ["quantize", "CKPT", "--data", "DATA", "--out", "OUT"],
     ["finetune", "--data", "DATA", "--out", "OUT"],
     ["eval", "--model", "CKPT", "--data", "DATA", "--out", "OUT"],
+    ["train", "--data", "DATA", "--out", "OUT"],
 ])
 def test_an_out_that_is_a_file_fails_before_any_work(tmp_path, command):
     (tmp_path / "taken").write_text("not a folder")
@@ -92,3 +94,44 @@ def test_export_takes_the_checkpoint_as_model_too(tmp_path):
     res = CliRunner().invoke(app, ["quantize", str(ckpt), "--model", str(tmp_path / "x.pt"),
                                    "--data", str(tmp_path), "--out", str(tmp_path / "q")])
     assert res.exit_code != 0 and "two checkpoints given" in str(res.exception)
+
+
+def test_weights_holding_nan_and_a_zero_stride_are_refused_by_every_command(tmp_path):
+    """A diverged checkpoint answered NaN (or nothing) through eval, finetune, run and selftest
+    with exit 0; a sampling stride of 0 divided by zero. Each is now one message."""
+    import numpy as np
+    import tiny_models as testing
+    import torch
+
+    from lcr_edge.model.checkpoint import load_checkpoint, read_checkpoint
+
+    good = testing.tiny_checkpoint(tmp_path / "t.pt", dim=16)
+    ckpt = torch.load(good, weights_only=True)
+    first = next(k for k, v in ckpt["model"].items() if v.is_floating_point())
+    ckpt["model"][first] = ckpt["model"][first].clone().fill_(float("nan"))
+    torch.save(ckpt, tmp_path / "nan.pt")
+    ckpt = torch.load(good, weights_only=True)
+    ckpt["sampling"] = {"frames": 8, "stride": 0, "source_fps": 12.0}
+    torch.save(ckpt, tmp_path / "stride0.pt")
+    with pytest.raises(LCRError, match="hold NaN or infinity"):
+        load_checkpoint(tmp_path / "nan.pt")
+    with pytest.raises(LCRError, match=r"sampling.stride must be a whole number of at least 1"):
+        read_checkpoint(tmp_path / "stride0.pt")
+    from lcr_edge.recording import RecordingSet
+
+    rs = RecordingSet.open(tmp_path / "set")
+    for kind, label in enumerate(("Swiping Left", "Swiping Right")):
+        for k in range(2):
+            rs.add_clip(label, [np.full((48, 64, 3), 60 * kind + 10 * k + i, np.uint8)
+                                for i in range(12)])
+    for bad, why in (("nan.pt", "NaN or infinity"), ("stride0.pt", "sampling.stride")):
+        model = str(tmp_path / bad)
+        for args in (["eval", "--model", model, "--data", str(tmp_path)],
+                     ["finetune", "--model", model, "--data", str(tmp_path / "set"), "--out",
+                      str(tmp_path / "ft")],
+                     ["run", "--model", model, "--backend", "torch", "--source", "demo"],
+                     ["selftest", "--model", model],
+                     ["export", model, "--out", str(tmp_path / "ex")]):
+            res = CliRunner().invoke(app, args)
+            assert res.exit_code != 0 and why in str(res.exception), (args, res.output)
+    assert not (tmp_path / "ex").exists() and not (tmp_path / "ft" / "finetuned.pt").exists()
