@@ -141,6 +141,10 @@ def check_fields(meta: dict, path: Path) -> None:
     inputs = meta["inputs"]
     if not (isinstance(inputs, dict) and all(isinstance(inputs.get(k), list) for k in INPUTS)):
         bad("inputs", f"a table with the shapes of {' and '.join(INPUTS)}")
+    for k in INPUTS:  # the preprocessing makes input_size frames: the graph must take them
+        if list(inputs[k][-2:]) != size:
+            raise LCRError(f"{path}: input_size {size} does not match inputs.{k} {inputs[k]}: the "
+                           f"graph takes frames of another size (re-export the model)")
     if not isinstance(meta["outputs"], dict) or not isinstance(meta["state"], list):
         bad("outputs" if not isinstance(meta["outputs"], dict) else "state",
             "a table (outputs) and a list (state) as `lcr-edge export` writes them")

@@ -113,6 +113,12 @@ def test_partial_and_mismatched_folders_fail_clearly(tmp_path, tiny_fp32):
         Recognizer.open(d, backend="onnxruntime")
     with pytest.raises(LCRError, match="no int8"):
         Recognizer.open(tiny_fp32, backend="openvino", precision="int8")
+    # an input_size the graph does not take (a broadcast error at the first frame before)
+    meta = json.loads((tiny_fp32 / "model.json").read_text())
+    meta["input_size"] = [96, 96]
+    (d / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(LCRError, match=r"input_size \[96, 96\] does not match inputs.frame"):
+        Recognizer.open(d, backend="onnxruntime")
 
 
 def test_export_cli_and_bad_checkpoint(tmp_path):
