@@ -68,6 +68,28 @@ def read_text(path: Path) -> str:
         raise LCRError(f"{path}: cannot read ({exc.strerror})") from None
 
 
+# How a whole JPEG or PNG file ends; a file cut short (a copy broken off, a full disk) does not,
+# and OpenCV decodes it anyway, grey where the bytes ran out ("Premature end of JPEG file").
+_IMAGE_ENDS = ((b"\xff\xd8", b"\xff\xd9"), (b"\x89PNG", b"IEND\xaeB`\x82"))
+
+
+def read_image(path: str | os.PathLike):
+    """A JPEG/PNG/... frame as BGR uint8, or None when it is unreadable or cut short (a partial
+    frame is not a frame: callers skip it as they skip an unreadable one)."""
+    import cv2
+    import numpy as np
+
+    try:
+        data = np.fromfile(str(path), np.uint8)
+    except OSError:
+        return None
+    raw = data.tobytes()
+    for start, end in _IMAGE_ENDS:
+        if raw.startswith(start) and end not in raw[-64:].rstrip(b"\0\r\n "):
+            return None
+    return cv2.imdecode(data, cv2.IMREAD_COLOR) if len(data) else None
+
+
 def is_plain_name(name) -> bool:
     """A file or folder name that stays inside its folder: no separators, no '..', not hidden."""
     return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name \

@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from lcr_edge.errors import LCRError
-from lcr_edge.io import atomic_path, read_text, remove_leftovers
+from lcr_edge.io import atomic_path, read_image, read_text, remove_leftovers
 from lcr_edge.labels import IDLE_LABELS, JESTER_FPS, JESTER_LABELS, close_names
 from lcr_edge.sources import FrameSource, LatestFrameReader, iter_frames
 
@@ -249,7 +249,7 @@ class RecordingSet:
     def clip_frames(self, clip_id: str) -> list[np.ndarray]:
         folder = self.frames_root / clip_id
         files = sorted(folder.glob("*.jpg"))
-        return [img for f in files if (img := cv2.imread(str(f))) is not None]
+        return [img for f in files if (img := read_image(f)) is not None]
 
     def _write_lines(self, name: str, lines: list[str]) -> None:
         with atomic_path(self.root / name) as tmp:

@@ -33,6 +33,7 @@ import numpy as np
 
 from lcr_edge import paths
 from lcr_edge.errors import LCRError
+from lcr_edge.io import read_image
 from lcr_edge.labels import JESTER_FPS
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
@@ -166,7 +167,7 @@ class FrameFolderSource(FrameSource):
 
     def read(self) -> np.ndarray | None:
         while self._i < len(self._files):
-            frame = cv2.imread(self._files[self._i], cv2.IMREAD_COLOR)
+            frame = read_image(self._files[self._i])  # None: unreadable or cut short, skipped
             self._i += 1
             if frame is not None:
                 return frame

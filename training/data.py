@@ -35,7 +35,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lcr_edge.errors import LCRError
-from lcr_edge.io import is_plain_name, read_text
+from lcr_edge.io import is_plain_name, read_image, read_text
 from lcr_edge.labels import CLIP_FRAMES, JESTER_FPS, mirror_index
 from lcr_edge.preprocess import Preprocess
 
@@ -257,9 +257,9 @@ class ClipDataset(Dataset):
                 cache = {}
                 for p in picked:
                     if p not in cache:
-                        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+                        img = read_image(p)
                         if img is None:
-                            raise ValueError(f"{p}: unreadable image")
+                            raise ValueError(f"{p}: unreadable or cut-short image")
                         cache[p] = img
                 picked = [cache[p] for p in picked]
         except (OSError, ValueError, cv2.error) as exc:

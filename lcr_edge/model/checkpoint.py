@@ -88,7 +88,8 @@ def check_finite(model: torch.nn.Module, where: str) -> None:
            if t.is_floating_point() and not torch.isfinite(t).all()]
     if bad:
         raise LCRError(f"{where}: {len(bad)} weight tensor(s) hold NaN or infinity ({bad[0]}"
-                       f"{', ...' if len(bad) > 1 else ''}): the training run that wrote it diverged; use an earlier checkpoint")
+                       f"{', ...' if len(bad) > 1 else ''}): the training run that wrote it "
+                       f"diverged; use an earlier checkpoint")
 
 
 def load_checkpoint(path, device="cpu") -> tuple[LCR, dict]:

@@ -72,12 +72,28 @@ def test_corrupt_and_missing_frames_skip_the_clip_with_a_warning_and_a_count(jes
     for f in (jester / "102").iterdir():
         f.unlink()
     (jester / "102").rmdir()
+    for f in (jester / "103").iterdir():  # cut short (a copy broken off): OpenCV decodes it grey
+        f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
     ds = ClipDataset.from_dir(jester, "train", frames=6)
-    with pytest.warns(UserWarning, match="skipping clip 10[12]"):
+    with pytest.warns(UserWarning, match="skipping clip 10[123]"):
         batches = list(make_loader(ds, batch_size=4, workers=0))
-    assert sum(len(b.skipped) for b in batches) == 2
-    assert sum(len(b.labels) for b in batches) == 7
-    assert {s.key for b in batches for s in b.skipped} == {"101", "102"}
+    assert sum(len(b.skipped) for b in batches) == 3
+    assert sum(len(b.labels) for b in batches) == 6
+    assert {s.key for b in batches for s in b.skipped} == {"101", "102", "103"}
+
+
+def test_a_frame_cut_short_is_unreadable_not_half_grey(tmp_path):
+    from lcr_edge.io import read_image
+
+    img = np.random.default_rng(0).integers(0, 255, (48, 64, 3), np.uint8)
+    for ext in (".jpg", ".png"):
+        whole = tmp_path / f"whole{ext}"
+        cv2.imwrite(str(whole), img)
+        cut = tmp_path / f"cut{ext}"
+        cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+        assert read_image(whole).shape == (48, 64, 3)
+        assert read_image(cut) is None, ext
+    assert read_image(tmp_path / "missing.jpg") is None
 
 
 @pytest.mark.parametrize("line, match", [
