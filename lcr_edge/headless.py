@@ -186,8 +186,10 @@ def run_headless(cfg: HeadlessConfig, emit: Callable[[Line], None]) -> dict:
                "dropped": reader.dropped if reader else 0,
                "mean_step_ms": round(step_ms / max(n_frames, 1), 2),
                "model_fps": round(n_frames / wall, 1) if wall > 0 else 0.0,
-               "out": str(cfg.out) if cfg.out else None}
-    emit(Line(summary, f"{n_frames} frames, {n_events} events, {n_actions} actions; "
+               "frame_rate": engine.frame_rate, "out": str(cfg.out) if cfg.out else None}
+    # frames the model ran, at its own rate (a 12 fps file gives a 3 fps model every 4th)
+    emit(Line(summary, f"{n_frames} frames at the model's {engine.frame_rate:g} fps, "
+                       f"{n_events} events, {n_actions} actions; "
                        f"{summary['mean_step_ms']} ms per step"
                        + (f"; wrote {cfg.out}" if cfg.out else "")))
     if reader is not None and reader.error:  # the source failed for good (a camera gone)

@@ -71,7 +71,7 @@ def test_run_without_json_prints_events_on_stdout_and_the_summary_on_stderr(tmp_
     assert lines[0] == "    1.08 s  frame    13  single Swiping Right  0.90"
     assert lines[1] == "          -> player:next  ok: dry run: not executed"
     assert len(lines) == 4 and "frames" not in result.stdout
-    assert result.stderr.startswith("60 frames, 2 events, 2 actions; ")
+    assert result.stderr.startswith("60 frames at the model's 12 fps, 2 events, 2 actions; ")
 
 
 def test_run_resamples_a_faster_video_to_the_model_rate(tmp_path, scripted):
