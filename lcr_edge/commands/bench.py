@@ -1,4 +1,4 @@
-"""`lcr-edge bench --model DIR`: per-frame latency, stages, fps, memory and MAC rate per backend."""
+"""`lcr-edge bench [--model DIR]`: per-frame latency, stages, fps, memory and MAC rate per backend."""
 
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ def _profile_table(prof: dict, top: int = 12) -> list[str]:
 def register(app: typer.Typer) -> None:
     @app.command()
     def bench(
-        model: Path = typer.Option(..., "--model", "-m", help="Exported model folder."),
+        model: Path = typer.Option(None, "--model", "-m", help="Exported model folder "
+                                   "[default: $LCR_EDGE_MODEL or the bundled LCR-S]."),
         backend: list[str] = typer.Option(list(artifact.BACKENDS), "--backend",
                                           help="Backend(s) to run (repeatable)."),
         precision: list[str] = typer.Option(None, "--precision",
@@ -94,6 +95,12 @@ def register(app: typer.Typer) -> None:
         )
         from lcr_edge.errors import LCRError
 
+        if model is None:
+            from lcr_edge.paths import default_model_dir
+
+            model = default_model_dir()
+            if model is None:
+                raise LCRError("no bundled model in this install: give one with --model DIR")
         meta = artifact.read_metadata(model)
         configs = configurations(meta, backend)
         if precision:

@@ -3,9 +3,9 @@
 import pytest
 from typer.testing import CliRunner
 
-from lcr_edge.errors import LCRError
 from lcr_edge import __version__
 from lcr_edge.cli import COMMANDS, app
+from lcr_edge.errors import LCRError
 
 
 def test_version_prints_and_exits_zero():
@@ -135,3 +135,15 @@ def test_weights_holding_nan_and_a_zero_stride_are_refused_by_every_command(tmp_
             res = CliRunner().invoke(app, args)
             assert res.exit_code != 0 and why in str(res.exception), (args, res.output)
     assert not (tmp_path / "ex").exists() and not (tmp_path / "ft" / "finetuned.pt").exists()
+
+
+def test_bench_without_a_model_times_the_bundled_one(monkeypatch):
+    import json
+
+    from lcr_edge.paths import BUNDLED_MODEL
+
+    monkeypatch.delenv("LCR_EDGE_MODEL", raising=False)
+    res = CliRunner().invoke(app, ["bench", "--backend", "onnxruntime", "--precision", "int8",
+                                   "--frames", "3", "--no-peak", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["model"] == str(BUNDLED_MODEL)
