@@ -114,6 +114,9 @@ class OnnxRuntimeBackend:
     name = "onnxruntime"
 
     def __init__(self, folder, meta, precision, threads=None, verify=True):
+        from lcr_edge.telemetry import decline_onnxruntime_telemetry
+
+        decline_onnxruntime_telemetry()
         import onnxruntime as ort
 
         path = _model_path(folder, meta, self.name, precision, verify)

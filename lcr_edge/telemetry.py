@@ -1,10 +1,14 @@
 """LCR-Edge sends nothing anywhere and writes only where the user asked: OpenVINO's usage telemetry
 (which otherwise writes a client id under ~/intel/ the first time openvino is imported) is declined
-before openvino loads. Call `decline_openvino_telemetry()` before the first `import openvino` (and
-before nncf, which imports it).
+before openvino loads, and ONNX Runtime's (a device id and an event database under
+~/.cache/Microsoft/DeveloperTools/ on import) before onnxruntime loads. Call
+`decline_openvino_telemetry()` before the first `import openvino` (and before nncf, which imports
+it), `decline_onnxruntime_telemetry()` before the first `import onnxruntime`.
 """
 
 from __future__ import annotations
+
+import os
 
 _done = False
 
@@ -21,3 +25,8 @@ def decline_openvino_telemetry() -> None:
     except ImportError:
         return
     OptInChecker.check = lambda self, *args, **kwargs: ConsentCheckResult.DECLINED
+
+
+def decline_onnxruntime_telemetry() -> None:
+    """ONNX Runtime reads ORT_DISABLE_TELEMETRY when it loads (the user's own setting wins)."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")

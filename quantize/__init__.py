@@ -5,9 +5,10 @@ model.json); `quantize.qat` adds INT8 models made with NNCF (post-training and q
 The folder layout is `lcr_edge.artifact` (torch-free, read by `lcr_edge.runtime`).
 """
 
-from lcr_edge.telemetry import decline_openvino_telemetry
+from lcr_edge.telemetry import decline_onnxruntime_telemetry, decline_openvino_telemetry
 
 decline_openvino_telemetry()  # before export, qat or pipeline import openvino or nncf
+decline_onnxruntime_telemetry()  # export checks its files with onnxruntime
 
 from lcr_edge.quantize.extensions import prepare as _prepare_extensions  # noqa: E402
 
