@@ -10,6 +10,8 @@ frames (counted, shown in the HUD) instead of building up lag.
 
 from __future__ import annotations
 
+import sys
+
 import time
 import traceback
 from collections.abc import Callable
@@ -164,8 +166,14 @@ class WorkerHost(QObject):
         self._stop.connect(self.worker.stop)
         self.thread.start()
 
-    def shutdown(self, timeout_ms: int = 3000) -> None:
+    def shutdown(self, timeout_ms: int = 30000) -> None:
+        """Stop the worker's timer on its own thread, then the thread. A model being loaded or a
+        step being run cannot be interrupted: wait for it (a load takes seconds on a busy CPU).
+        A thread left running would have its timer destroyed from this one when Python exits
+        ("Timers cannot be stopped from another thread")."""
         if self.thread.isRunning():
             self._stop.emit()
             self.thread.quit()
-            self.thread.wait(timeout_ms)
+            if not self.thread.wait(timeout_ms):
+                print(f"warning: the inference thread did not stop within {timeout_ms / 1000:.0f} s",
+                      file=sys.stderr)

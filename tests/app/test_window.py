@@ -362,3 +362,24 @@ def test_a_player_action_brings_the_player_back_into_view(qtbot, settings, tmp_p
     win._player_command("volume_up", None)  # a Thumb Up fired
     assert win.tabs.currentWidget() is win.player
     win.close()
+
+
+def test_closing_while_a_model_loads_stops_the_inference_thread(qtbot, settings, tmp_path):
+    """The window closed during a slow load waits for the load, so the worker's timer is stopped
+    on its own thread (a thread left running had its timer destroyed from the GUI thread at exit:
+    "Timers cannot be stopped from another thread")."""
+    video = write_video(tmp_path / "v.avi", 24, fps=12)
+    started = []
+
+    def slow_load(spec):
+        started.append(time.perf_counter())
+        time.sleep(4.0)  # longer than the 3 s the window used to wait
+        return ScriptedRecognizer([], frame_rate=12)
+
+    win = MainWindow(settings, load_model=slow_load, source=video, model="fake")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: bool(started), timeout=5000)
+    win.close()
+    assert not win.host.thread.isRunning()
+    assert time.perf_counter() - started[0] >= 4.0
