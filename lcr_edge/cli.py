@@ -6,6 +6,7 @@ Each verb lives in `lcr_edge/commands/<module>.py` exposing `register(app)`; COM
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -72,6 +73,18 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:
+        if exc.errno not in FULL_ERRNOS:
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        typer.secho(f"error: could not write{where}: {exc.strerror} (free some space or lift the "
+                    f"limit, then run it again; what was written before is kept)",
+                    fg=typer.colors.RED, err=True)
+        sys.exit(2)
+
+
+# A full disk, a quota, a file-size limit: the machine's trouble, said in one line.
+FULL_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 if __name__ == "__main__":

@@ -9,19 +9,17 @@ end) and the same as a text for a person.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import cv2
 
 from lcr_edge import loader
 from lcr_edge.actions import ACTION_KINDS, ActionRunner, load_profile, xdotool_keys
 from lcr_edge.annotate import annotate
 from lcr_edge.engine import Engine
 from lcr_edge.errors import LCRError
+from lcr_edge.io import VideoOut
 from lcr_edge.sources import Frame, LatestFrameReader, default_source, iter_frames, open_source
 
 
@@ -70,50 +68,6 @@ def headless_handlers(dry_run: bool) -> dict:
         return mpris_call(arg)
 
     return {"player": player, "key": xdotool_keys, "mpris": mpris}
-
-
-class VideoOut:
-    """Annotated frames -> a video file, written beside the target and renamed at the end."""
-
-    def __init__(self, path: Path, fps: float):
-        self.path, self.fps, self.writer = Path(path), fps, None
-        self.tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
-        self.size: tuple[int, int] | None = None
-        self.frames = 0
-
-    def write(self, image) -> None:
-        if self.writer is None:
-            fourcc = "mp4v" if self.path.suffix.lower() in (".mp4", ".m4v", ".mov") else "MJPG"
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            h, w = image.shape[:2]
-            self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*fourcc),
-                                          self.fps, (w, h))
-            if not self.writer.isOpened():
-                raise LCRError(f"{self.path}: cannot write a video here (use .mp4 or .avi)")
-            self.size = (w, h)
-        if image.shape[1::-1] != self.size:  # a writer silently drops frames of another size
-            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-        self.writer.write(image)
-        self.frames += 1
-
-    def close(self, ok: bool) -> None:
-        """Publish the video if it holds every frame written; say so when it does not."""
-        problem = None
-        if self.writer is not None:
-            self.writer.release()
-            if ok:
-                cap = cv2.VideoCapture(str(self.tmp))
-                got = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-                cap.release()
-                if got < self.frames:  # a full disk or a file-size limit cut it short
-                    problem = (f"{self.path}: the video holds {got} of {self.frames} frames (disk "
-                               f"full or a file-size limit?); not written")
-                else:
-                    os.replace(self.tmp, self.path)
-        if self.tmp.exists():
-            self.tmp.unlink()
-        if problem:
-            raise LCRError(problem)
 
 
 def live_frames(reader: LatestFrameReader) -> Iterator[Frame]:

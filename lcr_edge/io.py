@@ -208,3 +208,53 @@ def exchange_paths(a: Path, b: Path) -> bool:
     at_fdcwd, rename_exchange = -100, 2
     return renameat2(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)),
                      rename_exchange) == 0
+
+
+class VideoOut:
+    """Frames -> a video file (.mp4/.mov: mp4v, else MJPG), written beside the target and renamed
+    into place by `close(ok=True)` only when it holds every frame written (a full disk or a
+    file-size limit leaves a short video that OpenCV writes without a word)."""
+
+    def __init__(self, path: Path, fps: float):
+        self.path, self.fps, self.writer = Path(path), fps, None
+        self.tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self.size: tuple[int, int] | None = None
+        self.frames = 0
+
+    def write(self, image) -> None:
+        import cv2
+
+        if self.writer is None:
+            fourcc = "mp4v" if self.path.suffix.lower() in (".mp4", ".m4v", ".mov") else "MJPG"
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            h, w = image.shape[:2]
+            self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*fourcc),
+                                          self.fps, (w, h))
+            if not self.writer.isOpened():
+                raise LCRError(f"{self.path}: cannot write a video here (use .mp4 or .avi)")
+            self.size = (w, h)
+        if image.shape[1::-1] != self.size:  # a writer silently drops frames of another size
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        self.writer.write(image)
+        self.frames += 1
+
+    def close(self, ok: bool) -> None:
+        """Publish the video if it holds every frame written; say so when it does not."""
+        import cv2
+
+        problem = None
+        if self.writer is not None:
+            self.writer.release()
+            if ok:
+                cap = cv2.VideoCapture(str(self.tmp))
+                got = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+                cap.release()
+                if got < self.frames:  # a full disk or a file-size limit cut it short
+                    problem = (f"{self.path}: the video holds {got} of {self.frames} frames (disk "
+                               f"full or a file-size limit?); not written")
+                else:
+                    os.replace(self.tmp, self.path)
+        if self.tmp.exists():
+            self.tmp.unlink()
+        if problem:
+            raise LCRError(problem)

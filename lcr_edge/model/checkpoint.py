@@ -33,8 +33,19 @@ def save_checkpoint(path, model: LCR, labels, preprocess: Preprocess | None = No
     ckpt = {"format": FORMAT, "version": 1, "config": model.config.to_dict(), "labels": list(labels),
             "preprocess": (preprocess or Preprocess()).to_dict(),
             "model": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **extra}
+    save_torch(ckpt, path)
+
+
+def save_torch(obj, path) -> None:
+    """torch.save, atomically; a short write (full disk, file-size limit), which torch's writer
+    reports as a RuntimeError from its C++ core, is one LCRError naming the file."""
     with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as exc:
+            first = (str(exc).strip().splitlines() or [""])[0][:160]
+            raise LCRError(f"could not write {path}: {first} (a full disk or a file-size limit? "
+                           f"free some space and run it again)") from None
 
 
 def read_checkpoint(path) -> dict:

@@ -147,3 +147,27 @@ def test_bench_without_a_model_times_the_bundled_one(monkeypatch):
                                    "--frames", "3", "--no-peak", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["model"] == str(BUNDLED_MODEL)
+
+
+def test_a_file_size_limit_is_one_message_and_leaves_no_partial_output(tmp_path):
+    """A full disk, as a file-size limit: export and synth say so in one line with exit 2 (they
+    gave tracebacks, or a short video with exit 0), and publish nothing half-written."""
+    import resource
+    import subprocess
+    import sys
+
+    import tiny_models as testing
+
+    ckpt = testing.tiny_checkpoint(tmp_path / "t.pt", dim=16)
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    for args, out in ((["export", str(ckpt), "--out", str(tmp_path / "ex")], tmp_path / "ex"),
+                      (["synth", str(tmp_path / "st"), "--streams", "1"], tmp_path / "st")):
+        res = subprocess.run([sys.executable, "-m", "lcr_edge", *args], capture_output=True,
+                             text=True, preexec_fn=limit, timeout=300)
+        last = res.stderr.strip().splitlines()[-1]
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
+        assert "could not write" in last or "file-size limit" in last, last
+        assert not list(out.glob("*.mp4")) and not (out / "model.json").exists()

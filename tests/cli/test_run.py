@@ -181,7 +181,7 @@ def test_the_annotated_video_holds_every_frame_of_a_folder_with_mixed_sizes(tmp_
 
 
 def test_an_incomplete_video_is_reported_not_written(tmp_path, scripted, monkeypatch):
-    from lcr_edge.headless import VideoOut
+    from lcr_edge.io import VideoOut
 
     video = write_video(tmp_path / "v.avi", 12, fps=12)
     out = tmp_path / "out.avi"

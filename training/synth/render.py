@@ -212,26 +212,22 @@ def render_stream(labels: list[str], seed: int, idle_frames: tuple[int, int] = (
 
 
 def write_video(path: str | Path, frames: list[np.ndarray], fps: float = JESTER_FPS) -> Path:
-    """Write BGR frames to .mp4 (mp4v) or .avi (MJPG) with cv2.VideoWriter; returns the path.
+    """Write BGR frames to .mp4 (mp4v) or .avi (MJPG); returns the path. The file appears only
+    when it holds every frame (`lcr_edge.io.VideoOut`): a full disk is an error, not a short video.
 
     Jester was recorded at about 12 frames per second, hence the default fps."""
-    import cv2
+    from lcr_edge.io import VideoOut
 
     path = Path(path)
-    codecs = {".mp4": "mp4v", ".avi": "MJPG"}
-    if path.suffix.lower() not in codecs:
+    if path.suffix.lower() not in (".mp4", ".avi"):
         raise LCRError(f"{path}: video must end in .mp4 or .avi")
     if not frames:
         raise LCRError(f"{path}: no frames to write")
-    h, w = frames[0].shape[:2]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codecs[path.suffix.lower()]), fps,
-                             (w, h))
-    if not writer.isOpened():
-        raise LCRError(f"{path}: OpenCV cannot open a video writer for this file")
+    out, ok = VideoOut(path, fps), False
     try:
         for f in frames:
-            writer.write(f)
+            out.write(f)
+        ok = True
     finally:
-        writer.release()
+        out.close(ok)
     return path
