@@ -525,7 +525,9 @@ class MainWindow(QMainWindow):
                 self._log(f"[{where}] {message}")
             self.errors[where] = message
         else:
-            self.errors.pop(where, None)
+            old = self.errors.pop(where, None)
+            if old and self.statusBar().currentMessage() == old:  # solved: no longer said
+                self.statusBar().clearMessage()
         self.view.message = "\n".join(self.errors.values())
         self.view.update()
         if message:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -57,29 +58,35 @@ def register(app: typer.Typer) -> None:
                            f"{RECORD_FPS:g} fps, a clip needs at least {MIN_FRAMES} "
                            f"({MIN_FRAMES / RECORD_FPS:.2f} s); 3 s suits most gestures")
         check_label(label)  # a bad name fails before anything is created
+        created = not Path(out).expanduser().exists()
         rs = RecordingSet.open(out)
-        name = check_label(label, rs.labels)
-        close = near_misses(name, rs.labels)
-        if close and not new:
-            raise LCRError(f"gesture {name!r} is new here, but close to "
-                           f"{' and '.join(repr(c) for c in close)}: did you mean "
-                           f"--label {close[0]!r}? Pass --new to record a gesture of your own")
-        if rs.recovered:
-            _say(f"recovered {len(rs.recovered)} clip(s) from an interrupted recording: "
-                 f"{', '.join(rs.recovered)}")
-        if name != " ".join(label.split()):
-            _say(f"using the existing gesture name {name!r} for {label!r}")
-        src = open_source(source)
-        had = rs.counts().get(name, 0)
-        _say(f"recording {count} clip(s) of {name!r}, {seconds:g} s each, from {src.name} into "
-             f"{out} ({had} already there)")
-        hint = gesture_hint(name)  # which way it goes, as the person performing sees it
-        if hint:
-            _say(f"  {hint}")
-        session = record_clips(rs, name, src, count, n_frames, _say, countdown,
-                               redraw=sys.stderr.isatty())  # a log file: one line a clip
-        if session.failure:
-            raise LCRError(_failed(session.failure, session.saved, count, name, out))
+        try:
+            name = check_label(label, rs.labels)
+            close = near_misses(name, rs.labels)
+            if close and not new:
+                raise LCRError(f"gesture {name!r} is new here, but close to "
+                               f"{' and '.join(repr(c) for c in close)}: did you mean "
+                               f"--label {close[0]!r}? Pass --new to record a gesture of your own")
+            if rs.recovered:
+                _say(f"recovered {len(rs.recovered)} clip(s) from an interrupted recording: "
+                     f"{', '.join(rs.recovered)}")
+            if name != " ".join(label.split()):
+                _say(f"using the existing gesture name {name!r} for {label!r}")
+            src = open_source(source)
+            had = rs.counts().get(name, 0)
+            _say(f"recording {count} clip(s) of {name!r}, {seconds:g} s each, from {src.name} into "
+                 f"{out} ({had} already there)")
+            hint = gesture_hint(name)  # which way it goes, as the person performing sees it
+            if hint:
+                _say(f"  {hint}")
+            session = record_clips(rs, name, src, count, n_frames, _say, countdown,
+                                   redraw=sys.stderr.isatty())  # a log file: one line a clip
+            if session.failure:
+                raise LCRError(_failed(session.failure, session.saved, count, name, out))
+        except BaseException:
+            if created and not rs.counts():  # nothing recorded (no camera, Ctrl+C): leave no folder
+                shutil.rmtree(rs.root, ignore_errors=True)
+            raise
         saved, notes = session.saved, session.notes
         for note in notes:
             _say(note)

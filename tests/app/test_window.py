@@ -310,6 +310,8 @@ def test_what_fails_to_load_is_never_remembered_and_the_defaults_take_over(qtbot
     assert settings.get("source") == "" and win.values["source"] == ""
     log = "\n".join(win.log_lines)
     assert "using the bundled model instead" in log and "using the automatic source" in log
+    qtbot.waitUntil(lambda: "model" not in win.errors, timeout=5000)  # the bundled one runs
+    assert "/typo" not in win.statusBar().currentMessage()  # the solved error is no longer said
     win.close()
 
     settings.set("threshold", 0.9)

@@ -129,6 +129,17 @@ def test_a_camera_failing_mid_recording_keeps_the_finished_clips(tmp_path, monke
     assert not [p for p in out.iterdir() if p.name.startswith(".recording")]
 
 
+def test_a_camera_that_gives_nothing_leaves_no_empty_set_behind(tmp_path, monkeypatch):
+    import lcr_edge.sources
+
+    monkeypatch.setattr(lcr_edge.sources, "open_source", lambda spec: DyingCamera(0))
+    out = tmp_path / "new-set"
+    res = record("--out", out, "--label", "Swiping Left", "--count", 2, "--seconds", 1,
+                 "--source", "0")
+    assert res.exit_code != 0 and error(res)
+    assert not out.exists()  # it was created for this recording, and nothing was recorded
+
+
 def test_clip_capture_reports_the_partial_frames(tmp_path):
     with ClipCapture(DyingCamera(5), stall_s=0.3) as cap:
         with pytest.raises(SourceFailed) as err:
