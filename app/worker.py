@@ -56,8 +56,10 @@ class InferenceWorker(QObject):
 
     @pyqtSlot()
     def stop(self) -> None:
-        if self._timer is not None:
+        if self._timer is not None:  # stopped and deleted here, on the thread that owns it
             self._timer.stop()
+            self._timer.setParent(None)
+            self._timer = None
         self.reader = None
 
     @pyqtSlot(str)

@@ -41,7 +41,7 @@ from lcr_edge.errors import LCRError
 from lcr_edge.io import building, remove_leftovers, write_json
 from lcr_edge.labels import JESTER_FPS
 from lcr_edge.model import LCR, count_macs
-from lcr_edge.model.checkpoint import check_finite, file_sha256
+from lcr_edge.model.checkpoint import check_finite, file_sha256, save_torch
 from lcr_edge.model.lcr import rollout
 from lcr_edge.preprocess import Preprocess
 from lcr_edge.quantize.step import StepModule, example_inputs
@@ -255,9 +255,7 @@ TRAINING_ONLY = ("optimizer", "scheduler", "rng")
 def write_inference_checkpoint(ckpt: dict, path: Path) -> None:
     """The checkpoint an export ships: weights, config, labels, preprocessing and provenance,
     without the optimizer state (fine-tuning starts a new optimizer anyway)."""
-    import torch
-
-    torch.save({k: v for k, v in ckpt.items() if k not in TRAINING_ONLY}, path)
+    save_torch({k: v for k, v in ckpt.items() if k not in TRAINING_ONLY}, path)
 
 
 def _keep_int8(out: Path) -> list[str]:
