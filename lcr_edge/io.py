@@ -28,7 +28,8 @@ def atomic_path(path: str | os.PathLike):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(path.parent, f".{path.name}.*.tmp")  # from writes that were killed
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=owned_prefix(f".{path.name}."), suffix=".tmp",
+                               dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -126,9 +127,28 @@ def one_model_argument(positional, option) -> Path:
 LEFTOVER_AGE_S = 3600.0  # a write in progress is minutes old at most; older ones were killed
 
 
+def owned_prefix(prefix: str) -> str:
+    """A temporary name's prefix that says which process writes it (`remove_leftovers` removes
+    the leftovers of processes that have ended at once, not only once they are old)."""
+    return f"{prefix}{os.getpid()}-"
+
+
+def _ended(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # someone else's process: still running
+        return False
+    return False
+
+
 def remove_leftovers(folder, pattern: str, older_than: float = LEFTOVER_AGE_S) -> list[Path]:
     """Delete what interrupted runs left in `folder` (temporary files or folders matching
-    `pattern`, untouched for `older_than` seconds); returns what was removed."""
+    `pattern`): at once when the process named in it (`owned_prefix`) has ended, else once
+    untouched for `older_than` seconds; returns what was removed."""
     import shutil
     import time
 
@@ -137,9 +157,12 @@ def remove_leftovers(folder, pattern: str, older_than: float = LEFTOVER_AGE_S) -
     if not folder.is_dir():
         return removed
     now = time.time()
+    head = pattern.split("*", 1)[0]
     for p in folder.glob(pattern):
+        pid, sep, _ = p.name[len(head):].partition("-")
+        ended = bool(sep) and pid.isdigit() and _ended(int(pid))
         try:
-            if now - p.stat().st_mtime < older_than:
+            if not ended and now - p.stat().st_mtime < older_than:
                 continue
             shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
             removed.append(p)
@@ -168,7 +191,7 @@ def building(out: str | os.PathLike):
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out.parent, f".{out.name}.building-*")  # from runs that were killed
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    work = Path(tempfile.mkdtemp(prefix=owned_prefix(f".{out.name}.building-"), dir=out.parent))
     try:
         os.chmod(work, 0o777 & ~_UMASK)  # mkdtemp makes it 0700; the folder is the user's
         if out.is_dir():

@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from lcr_edge.errors import LCRError
-from lcr_edge.io import atomic_path, read_image, read_text, remove_leftovers
+from lcr_edge.io import atomic_path, owned_prefix, read_image, read_text, remove_leftovers
 from lcr_edge.labels import IDLE_LABELS, JESTER_FPS, JESTER_LABELS, close_names
 from lcr_edge.sources import FrameSource, LatestFrameReader, iter_frames
 
@@ -195,7 +195,7 @@ class RecordingSet:
         if len(frames) < MIN_FRAMES:
             raise LCRError(f"clip of {label!r} too short: {len(frames)} frames, at least "
                            f"{MIN_FRAMES} needed ({MIN_FRAMES / fps:.1f} s at {fps:g} fps); not saved")
-        tmp = Path(tempfile.mkdtemp(prefix=".recording-", dir=self.frames_root))
+        tmp = Path(tempfile.mkdtemp(prefix=owned_prefix(".recording-"), dir=self.frames_root))
         try:
             for i, img in enumerate(frames, start=1):
                 small = _shrink(img)

@@ -38,7 +38,7 @@ from lcr_edge.artifact import (
     find_format,
 )
 from lcr_edge.errors import LCRError
-from lcr_edge.io import building, remove_leftovers, write_json
+from lcr_edge.io import building, owned_prefix, remove_leftovers, write_json
 from lcr_edge.labels import JESTER_FPS
 from lcr_edge.model import LCR, count_macs
 from lcr_edge.model.checkpoint import check_finite, file_sha256, save_torch
@@ -189,7 +189,7 @@ def staging(out: Path):
     """A temporary folder beside `out`; files are moved into `out` only when all are written."""
     out.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out, ".staging-*")  # left by exports that were killed
-    tmp = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    tmp = Path(tempfile.mkdtemp(prefix=owned_prefix(".staging-"), dir=out))
     try:
         yield tmp
     finally:

@@ -41,3 +41,21 @@ def test_leftovers_of_killed_writes_are_removed_on_the_next_write(tmp_path):
         t.write_text("done")
     assert not old_tmp.exists() and new_tmp.exists() and (tmp_path / "last.pt").read_text() == "done"
     assert remove_leftovers(tmp_path, ".staging-*") == [old_dir] and not old_dir.exists()
+
+
+def test_leftovers_of_a_process_that_ended_go_at_once_those_of_a_running_one_stay(tmp_path):
+    import subprocess
+    import sys
+
+    from lcr_edge.io import building, owned_prefix, remove_leftovers
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    dead = tmp_path / f".model.building-{int(ended.stdout)}-abc"  # a killed export, just now
+    alive = tmp_path / f"{owned_prefix('.model.building-')}def"  # this process: in progress
+    for p in (dead, alive):
+        p.mkdir()
+    assert remove_leftovers(tmp_path, ".model.building-*") == [dead]
+    assert alive.exists()
+    with building(tmp_path / "other") as work:
+        assert work.name.startswith(owned_prefix(".other.building-"))
