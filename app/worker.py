@@ -11,7 +11,6 @@ frames (counted, shown in the HUD) instead of building up lag.
 from __future__ import annotations
 
 import sys
-
 import time
 import traceback
 from collections.abc import Callable
