@@ -221,3 +221,10 @@ def test_resume_from_a_weights_only_checkpoint_says_to_use_init(jester, tmp_path
     cfg = tiny(jester, run, epochs=1, resume=True)
     with pytest.raises(LCRError, match="not a resumable training checkpoint.*--init"):
         train(cfg, log=lambda s: None)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_every_shipped_config_is_a_valid_train_config(path):
+    cfg = TrainConfig.from_sources(str(path), {"data": "DATA"})  # the data comes as --data
+    assert cfg.epochs >= 1 and cfg.frames >= 1 and cfg.mode in ("clip", "stream")
