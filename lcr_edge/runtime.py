@@ -161,8 +161,10 @@ class TorchBackend:
         artifact.find_format(self.name, precision)  # FP32 only
         if checkpoint is None:
             checkpoint = _model_path(folder, meta, self.name, precision, verify)
-        if threads:
-            torch.set_num_threads(int(threads))
+        # One frame of a small model: a second OpenMP thread costs more than it brings, and beside
+        # any other busy process it waits on a descheduled core (bench, 2-core box, same run:
+        # 10.9 ms a frame on one thread, 17.3 ms on two, p90 ten times worse under load).
+        torch.set_num_threads(int(threads) if threads else 1)
         self.torch = torch
         self.model, _ = load_checkpoint(checkpoint)
         self.path = Path(checkpoint)

@@ -67,7 +67,8 @@ def register(app: typer.Typer) -> None:
                                             help="int8 and/or fp32 (default: all present)."),
         frames: int = typer.Option(500, "--frames", help="Timed frames per configuration.", min=1),
         threads: int = typer.Option(None, "--threads",
-                                    help="Inference threads [default: all cores].", min=1),
+                                    help="Inference threads [default: the backend's: all "
+                                    "cores, torch 1].", min=1),
         peak: bool = typer.Option(True, "--peak/--no-peak",
                                   help="Measure this CPU's MatMul peak (OpenVINO) for the "
                                        "'of peak' column."),
