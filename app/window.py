@@ -121,25 +121,23 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.hud)
         lay.addWidget(self.bars)
 
-        self.player, why = make_player(self)
+        # The player on top, always in view; below it the log and the gesture gallery as tabs
+        # (reading the gallery must not hide what a gesture just did to the player).
+        self.player, why = make_player(self)  # without QtMultimedia: a notice saying why
         self.gallery = Gallery(self)
-        self.tabs = QTabWidget(self)
-        self.tabs.addTab(self.player, "Player")
-        self.tabs.addTab(self.gallery, "Gestures")
-        if why:  # the rest of the app works without QtMultimedia: one tab is off, and says why
-            self.tabs.setTabEnabled(0, False)
-            self.tabs.setCurrentIndex(1)
-            self.tabs.setTabToolTip(0, why)
         self.log = QPlainTextEdit(self)
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(500)
         self.log.setPlaceholderText("Events and actions appear here.")
         if why:
             self.log.appendPlainText(why)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.log, "Log")
+        self.tabs.addTab(self.gallery, "Gestures")
         right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(self.player)
         right.addWidget(self.tabs)
-        right.addWidget(self.log)
-        right.setSizes([480, 160])
+        right.setSizes([400, 240] if not why else [80, 560])
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(left)
@@ -491,8 +489,6 @@ class MainWindow(QMainWindow):
             self._log(f"{'':10s}{via}: {name}: {self.player.why}")
             return self.player.why
         msg = self.player.command(name)
-        if self.tabs.currentWidget() is not self.player:  # show what the gesture just did
-            self.tabs.setCurrentWidget(self.player)
         if via:
             self._log(f"{'':10s}{via}: {name}: {msg}")
         return msg
