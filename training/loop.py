@@ -271,7 +271,8 @@ class ProgressBar:
         if self.label is None:
             return
         t = state.totals
-        info = {"loss": f"{t.loss / max(1, t.clips):.3f}", "acc": f"{100 * t.right / max(1, t.clips):.1f}%",
+        # significant digits, not decimals: QAT's distillation loss is ~1e-3 (it read 0.000)
+        info = {"loss": f"{t.loss / max(1, t.clips):.3g}", "acc": f"{100 * t.right / max(1, t.clips):.1f}%",
                 "clips_s": f"{t.clips / max(1e-9, time.perf_counter() - state.epoch_start):.1f}",
                 "lr": f"{state.lr:.1e}"}
         if not self.over_time:
