@@ -235,7 +235,7 @@ def stream_batch_loss(net, model, background: int, smoothing: float = 0.1,
 @torch.no_grad()
 def score_streams(model, streams: list[dict], labels: list[str], stride: int,
                   preprocess: Preprocess = Preprocess(), device="cpu", autocast=None,
-                  events=None, chunk: int = 64) -> dict:
+                  events=None, chunk: int = 64, targets: Targets = Targets()) -> dict:
     """Validation of stream training: every stream from one fresh state to its end, frame by frame
     at the model's rate (in chunks of `chunk` frames, the state carried), through the event rules
     as the app runs them -> event accuracy, false fires per idle minute, latency, frame accuracy."""
@@ -250,7 +250,7 @@ def score_streams(model, streams: list[dict], labels: list[str], stride: int,
     for s in streams:
         frames = decode_video(Path(s["video"]))
         idx = np.arange(0, len(frames), stride)
-        tgt = frame_targets(s["events"], len(frames), labels, s["fps"])[idx]
+        tgt = frame_targets(s["events"], len(frames), labels, s["fps"], targets)[idx]
         state, probs = model.initial_state(1, device), []
         for a in range(0, len(idx), chunk):
             part = list(idx[a:a + chunk])

@@ -68,6 +68,8 @@ class TrainConfig:
     epoch_steps: int = 500  # stream mode: optimizer steps an epoch (streams have no natural end)
     reset_p: float = 0.5  # stream mode: chance a lane's next stream starts from a zero state
     background_weight: float = 0.5  # stream mode: loss weight of "No gesture" frames
+    target_lead_s: float = 0.35  # stream mode: a gesture's label starts this long before its end
+    target_after_s: float = 0.8  # ... and lasts this long after it (where its event should fire)
     val_streams: int = 12  # stream mode: validation streams scored after each epoch
 
     @classmethod
@@ -129,6 +131,9 @@ class TrainConfig:
             raise LCRError(f"jitter must be in [0, 1), got {cfg.jitter}")
         if not 0.0 <= cfg.reset_p <= 1.0:
             raise LCRError(f"reset_p must be in [0, 1], got {cfg.reset_p}")
+        if not (0.0 <= cfg.target_lead_s <= 5.0 and 0.0 < cfg.target_after_s <= 5.0):
+            raise LCRError(f"target_lead_s must be in [0, 5] and target_after_s in (0, 5] seconds, "
+                           f"got {cfg.target_lead_s} and {cfg.target_after_s}")
         if not 0.0 <= cfg.flip <= 1.0:
             raise LCRError(f"flip must be in [0, 1], got {cfg.flip}")
         if not 0.0 <= cfg.tube_mask < 1.0:
@@ -271,20 +276,22 @@ class StreamData:
     def epoch_batches(self, epoch: int, done: int):
         from torch.utils.data import DataLoader
 
-        from lcr_edge.training.streams import StreamChunks
+        from lcr_edge.training.streams import StreamChunks, Targets
 
         cfg = self.cfg
         ds = StreamChunks(self.train, self.labels, lanes=cfg.batch, chunk=cfg.frames, stride=cfg.stride,
                           preprocess=self.preprocess, reset_p=cfg.reset_p, jitter=cfg.jitter,
+                          targets=Targets(cfg.target_lead_s, cfg.target_after_s),
                           flip=cfg.flip, seed=[cfg.seed, self.rank, epoch, done],
                           batches=self.steps_per_epoch - done)
         return DataLoader(ds, batch_size=None, num_workers=min(1, cfg.workers))
 
     def validate(self, model, device, autocast) -> tuple[dict, int]:
-        from lcr_edge.training.streams import score_streams
+        from lcr_edge.training.streams import Targets, score_streams
 
-        r = score_streams(model, self.val, self.labels, self.cfg.stride, self.preprocess, device,
-                          autocast)
+        cfg = self.cfg
+        r = score_streams(model, self.val, self.labels, cfg.stride, self.preprocess, device,
+                          autocast, targets=Targets(cfg.target_lead_s, cfg.target_after_s))
         lat = r["median_latency_s"]
         return {"val_event_accuracy": round(r["event_accuracy"], 5),
                 "val_false_fires_per_idle_min": round(r["false_fires_per_idle_minute"], 4),

@@ -150,6 +150,7 @@ def test_eval_prints_accuracy_per_class_and_writes_a_confusion_matrix(jester, tm
     ("resume = 1", "resume must be bool"),
     ("variant = 3", "variant must be text"),
     ("lr = -1e-3", "lr must be >= 0"),
+    ("target_after_s = 0.0", r"target_after_s in \(0, 5\]"),
 ])
 def test_bad_config_files(tmp_path, jester, toml, match):
     f = tmp_path / "c.toml"
