@@ -56,6 +56,10 @@ for _name in COMMANDS:
     importlib.import_module(f"lcr_edge.commands.{_name}").register(app)
 
 
+# A full disk, a quota, a file-size limit: the machine's trouble, said in one line.
+FULL_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
 def main() -> None:
     """Console entry point: user errors print one line and exit 2, never a traceback."""
     try:
@@ -81,10 +85,6 @@ def main() -> None:
                     f"limit, then run it again; what was written before is kept)",
                     fg=typer.colors.RED, err=True)
         sys.exit(2)
-
-
-# A full disk, a quota, a file-size limit: the machine's trouble, said in one line.
-FULL_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 if __name__ == "__main__":

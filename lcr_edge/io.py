@@ -84,9 +84,9 @@ def read_image(path: str | os.PathLike):
         data = np.fromfile(str(path), np.uint8)
     except OSError:
         return None
-    raw = data.tobytes()
+    head, tail = data[:4].tobytes(), data[-64:].tobytes()  # not a copy of the whole file
     for start, end in _IMAGE_ENDS:
-        if raw.startswith(start) and end not in raw[-64:].rstrip(b"\0\r\n "):
+        if head.startswith(start) and end not in tail.rstrip(b"\0\r\n "):
             return None
     return cv2.imdecode(data, cv2.IMREAD_COLOR) if len(data) else None
 
@@ -134,14 +134,15 @@ def owned_prefix(prefix: str) -> str:
 
 
 def _ended(pid: int) -> bool:
+    """No process has this id (another user's process raises PermissionError: it runs)."""
     if pid == os.getpid():
         return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    except OSError:  # someone else's process: still running
-        return False
+    except OSError:
+        pass
     return False
 
 
