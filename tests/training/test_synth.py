@@ -125,6 +125,67 @@ def test_new_user_style_differs_and_unknown_style_fails():
         render_clip("Stop Sign", seed=2, frames=3, style="martian")
 
 
+def _framing(**knobs):
+    from dataclasses import replace
+
+    from lcr_edge.training.synth.preview import NEUTRAL
+
+    return replace(STYLES["default"], **{**NEUTRAL, **knobs})
+
+
+def test_small_hands_are_drawn_far_from_the_camera():
+    h = 100
+    sizes = {}
+    for on in (0.0, 1.0):
+        style = _framing(small_hand=on)
+        sizes[on] = [render_clip("Swiping Left", seed=s, frames=8, style=style,
+                                 return_track=True)[1].track[4].size / h for s in range(6)]
+    assert max(sizes[1.0]) <= STYLES["default"].small_hand_size[1] + 1e-6
+    assert min(sizes[0.0]) >= STYLES["default"].hand_size[0] - 1e-6
+
+
+def test_an_off_centre_clip_moves_every_pose_by_the_scene_offset():
+    """The hand's pixels move with the scene's offset: same scene, offset on and off."""
+    from dataclasses import replace
+
+    from lcr_edge.training.synth.hand import Pose
+    from lcr_edge.training.synth.scene import Scene
+
+    style = _framing(off_centre=1.0, person=0.0, backgrounds=("gradient",), noise=(0.0, 0.0))
+    scene = Scene.sample(np.random.default_rng(5), (176, 100), style, frames=2)
+    ox, oy = scene.offset
+    assert 0.1 * 176 - 1e-6 <= abs(ox) <= 0.3 * 176 + 1e-6 and -10 - 1e-6 <= oy <= 25 + 1e-6
+    scene = replace(scene, drift=np.zeros_like(scene.drift), offset=(ox, 0.0))
+    pose = Pose(x=88, y=50, size=30, arm=False)
+
+    def centroid(sc):
+        diff = np.abs(sc.frame(0, pose).astype(int) - sc.frame(0, None).astype(int)).sum(2)
+        return np.nonzero(diff > 30)[1].mean()
+
+    assert centroid(scene) - centroid(replace(scene, offset=(0.0, 0.0))) == pytest.approx(ox, abs=2)
+
+
+def test_quick_scenes_shorten_brisk_strokes_only():
+    style = _framing(quick=1.0)
+    lo, hi = style.quick_fraction
+    for seed in range(4):
+        _, swipe = render_clip("Swiping Left", seed=seed, frames=40, style=style, return_track=True)
+        _, thumb = render_clip("Thumb Up", seed=seed, frames=40, style=style, return_track=True)
+        assert round(lo * 40) <= swipe.end - swipe.start <= round(hi * 40)
+        assert thumb.end - thumb.start >= round(0.5 * 40)
+    frames, events = render_stream(["Swiping Left", "Thumb Up"], seed=2, style=style,
+                                   gesture_frames=(20, 20))
+    assert events[0][2] - events[0][1] < 14 and events[1][2] - events[1][1] == 20
+
+
+def test_the_ablation_styles_keep_the_framing_knobs_off():
+    for name in ("drawn", "scene", "studio"):
+        s = STYLES[name]
+        assert (s.small_hand, s.off_centre, s.quick) == (0.0, 0.0, 0.0), name
+    d = STYLES["default"]
+    assert d.small_hand > 0 and d.off_centre > 0 and d.quick > 0
+
+
 def test_render_stream_events():
     labels = ["Swiping Left", "No gesture", "Thumb Up"]
     frames, events = render_stream(labels, seed=4, idle_frames=(3, 6), gesture_frames=(8, 10),

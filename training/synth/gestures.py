@@ -46,6 +46,7 @@ class Motion:
     pose: Callable[[float], Pose | None]
     pre: str = "any"
     post: str = "any"
+    brisk: bool = False  # one stroke that people may do quickly (a style's `quick` applies)
 
 
 def smooth(u: float) -> float:
@@ -96,7 +97,7 @@ def _translate(dx: float, dy: float, ext=OPEN, size=(0.35, 0.55)):
                             y=p0.y + dy * dist * e + dx * arc * math.sin(math.pi * u),
                             angle=p0.angle + swing * (e - 0.5),
                             pitch=pitch * math.sin(math.pi * u))
-        return Motion(pose)
+        return Motion(pose, brisk=True)
     return build
 
 
@@ -115,7 +116,7 @@ def _scale(away: bool, ext=OPEN):
             e = ease(u)
             s = _lerp(s0, s1, e)
             return p0.moved(size=c.L * s, y=p0.y - lift * (e - 0.5) + 0.2 * c.L * (s - 0.85))
-        return Motion(pose)
+        return Motion(pose, brisk=True)
     return build
 
 

@@ -59,7 +59,7 @@ NEUTRAL = dict(outline=(0.85, 0.85), shading=(0.25, 0.25), yaw=(0.0, 0.0), motio
                white_balance=0.0, tint=0.0, exposure=(1.0, 1.0), gamma=(1.0, 1.0),
                contrast=(1.0, 1.0), saturation=(1.0, 1.0), vignette=0.0, noise=(1.0, 1.0), blur=0.0,
                low_res=0.0, jpeg=0.0, overlay=0.0, distractor=0.0, refresh=0.0, light_change=0.0,
-               backgrounds=("room",), person=1.0)
+               backgrounds=("room",), person=1.0, small_hand=0.0, off_centre=0.0, quick=0.0)
 # Each style knob at "off" and at "on" over NEUTRAL, for `knob_sheet`: the pictures docs/synth.md
 # shows beside each knob's description.
 KNOBS: dict[str, tuple[dict, dict]] = {
@@ -82,6 +82,8 @@ KNOBS: dict[str, tuple[dict, dict]] = {
     "jpeg": ({"jpeg": 0.0}, {"jpeg": 1.0, "jpeg_quality": (20, 30)}),
     "overlay": ({"overlay": 0.0}, {"overlay": 1.0}),
     "occlusion": ({"distractor": 0.0}, {"distractor": 1.0, "occlusion": 1.0}),
+    "small_hand": ({"small_hand": 0.0}, {"small_hand": 1.0}),
+    "off_centre": ({"off_centre": 0.0}, {"off_centre": 1.0}),
 }
 
 

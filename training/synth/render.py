@@ -24,6 +24,7 @@ from lcr_edge.training.synth.hand import Pose
 from lcr_edge.training.synth.scene import Scene, Style, get_style
 
 # A gesture occupies this fraction of a clip; idle frames (hand absent or still) fill the rest.
+# A brisk one in a quick scene takes the style's quick_fraction instead.
 GESTURE_FRACTION = (0.5, 0.8)
 
 
@@ -127,7 +128,8 @@ def render_clip(label: str, seed: int, frames: int = 36, size: tuple[int, int] =
     rng = np.random.default_rng(seed)
     scene = Scene.sample(rng, (w, h), style, frames)
     motion = build(rng, Ctx(w, h, scene.hand_size, scene.side, scene.head))
-    n = min(frames, max(2, int(round(frames * rng.uniform(*GESTURE_FRACTION)))))
+    fraction = style.quick_fraction if scene.quick and motion.brisk else GESTURE_FRACTION
+    n = min(frames, max(2, int(round(frames * rng.uniform(*fraction)))))
     start = int(rng.integers(0, frames - n + 1))
     poses = _gesture_poses(motion, n)
     pre, post = _idle_mode(rng, motion.pre), _idle_mode(rng, motion.post)
@@ -183,7 +185,11 @@ def render_stream(labels: list[str], seed: int, idle_frames: tuple[int, int] = (
     events = []
     last: Pose | None = None
     for i, label in enumerate(labels):
-        poses = _gesture_poses(builders[i](rng, ctx), lengths[i])
+        motion = builders[i](rng, ctx)
+        n = lengths[i]
+        if scene.quick and motion.brisk:  # the same share of its usual length as in a clip
+            n = max(2, int(round(n * rng.uniform(*style.quick_fraction) / 0.65)))
+        poses = _gesture_poses(motion, n)
         gap = gaps[i]
         keep = int(rng.integers(0, gap // 2 + 1)) if last is not None else 0
         lead = int(rng.integers(0, gap // 3 + 1)) if poses[0] is not None else 0

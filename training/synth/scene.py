@@ -54,6 +54,13 @@ class Style:
     compression at jpeg_quality. refresh: probability that the picture changes only
     refresh_fps times a second (repeated frames, as in a recorded webcam window).
     overlay: probability of a demo program's box and text drawn over the picture.
+    small_hand: probability that the hand is far from the camera, its length drawn from
+    small_hand_size instead of hand_size (an arm stretched out, a person sitting back).
+    off_centre: probability that the whole clip happens away from the frame's middle: every pose
+    moves by off_centre_x times the width (either side) and off_centre_y times the height (down
+    is positive: hands low in the frame and partly out of its bottom edge).
+    quick: probability that a swipe, slide, push or pull takes quick_fraction of the clip instead
+    of 50-80 % (real swipes cross the frame in a few frames, smeared).
     """
 
     skin: tuple[BGR, ...]
@@ -83,6 +90,13 @@ class Style:
     refresh: float = 0.2
     refresh_fps: tuple[float, float] = (3.5, 6.0)
     overlay: float = 0.1
+    small_hand: float = 0.2
+    small_hand_size: tuple[float, float] = (0.13, 0.25)
+    off_centre: float = 0.35
+    off_centre_x: tuple[float, float] = (0.1, 0.3)
+    off_centre_y: tuple[float, float] = (-0.1, 0.25)
+    quick: float = 0.35
+    quick_fraction: tuple[float, float] = (0.18, 0.4)
 
 
 # Training skin anchors run from pale to dark brown; the new user's tones (rosy-pale, deep
@@ -96,6 +110,9 @@ _NO_CAMERA = dict(outline=(0.55, 0.55), shading=(0.0, 0.0), yaw=(0.0, 0.0), moti
                   occlusion=0.0, white_balance=0.0, tint=0.0, exposure=(0.75, 1.2),
                   gamma=(1.0, 1.0), contrast=(1.0, 1.0), saturation=(1.0, 1.0), vignette=0.0,
                   low_res=0.0, jpeg=0.0, refresh=0.0, overlay=0.0)
+# The framing knobs (small, off-centre, quick hands) came after the webcam look; the ablation
+# styles keep them off so that each measures what it measured before.
+_CENTRED = dict(small_hand=0.0, off_centre=0.0, quick=0.0)
 
 STYLES: dict[str, Style] = {
     "default": Style(skin=DEFAULT_SKIN,
@@ -106,7 +123,7 @@ STYLES: dict[str, Style] = {
     # camera effects.
     "drawn": Style(skin=DEFAULT_SKIN[1:], backgrounds=("gradient", "texture", "stripes", "clutter"),
                    sleeves=SLEEVES, hand_size=(0.34, 0.48), noise=(1.0, 6.0), distractor=0.5,
-                   person=0.6, **_NO_CAMERA),
+                   person=0.6, **_NO_CAMERA, **_CENTRED),
     # The webcam look's scene (person, rooms, photographs, shaded hands, arms) through a clean
     # camera: what the camera effects add is default minus this.
     "scene": Style(skin=DEFAULT_SKIN,
@@ -114,12 +131,12 @@ STYLES: dict[str, Style] = {
                                 "stripes", "clutter"),
                    sleeves=SLEEVES, noise=(1.0, 6.0),
                    **{**_NO_CAMERA, "outline": (0.75, 0.95), "shading": (0.0, 0.5),
-                      "yaw": (0.0, 50.0)}),
+                      "yaw": (0.0, 50.0)}, **_CENTRED),
     # A plain studio: one gradient behind the hand, nobody else in view, little noise. Small models
     # learn it from 80 clips a class on a CPU in minutes.
     "studio": Style(skin=DEFAULT_SKIN, backgrounds=("gradient",), sleeves=SLEEVES[:4],
                     hand_size=(0.40, 0.50), noise=(0.5, 2.0), blur=0.0, distractor=0.0, person=0.0,
-                    light_change=0.0, **_NO_CAMERA),
+                    light_change=0.0, **_NO_CAMERA, **_CENTRED),
     "new-user": Style(skin=NEW_USER_SKIN, backgrounds=("office",),
                       sleeves=((120, 40, 120), (20, 150, 200)), hand_size=(0.30, 0.60),
                       noise=(6.0, 9.0), blur=0.5, distractor=0.5, person=0.9),
@@ -163,6 +180,8 @@ class Scene:
     head: tuple[float, float] | None = None  # image px of the person's face, if any
     yaw: float = 0.0
     exposure: float = 0.0  # fraction of a frame's motion smeared into it
+    offset: tuple[float, float] = (0.0, 0.0)  # px every pose is moved by (an off-centre clip)
+    quick: bool = False  # swipes, slides, pushes and pulls are done quickly
     extras: dict = field(default_factory=dict)
 
     @property
@@ -213,6 +232,15 @@ class Scene:
                           "kind": int(rng.integers(0, 2)), "angle": rng.uniform(0, 180),
                           "front": rng.random() < style.occlusion}
         L = rng.uniform(*style.hand_size) * h
+        # framing: knobs at 0 draw nothing, so styles without them keep their pixels
+        if style.small_hand and rng.random() < style.small_hand:
+            L = rng.uniform(*style.small_hand_size) * h
+        offset = (0.0, 0.0)
+        if style.off_centre and rng.random() < style.off_centre:
+            side_x = 1 if rng.random() < 0.5 else -1
+            offset = (side_x * rng.uniform(*style.off_centre_x) * w,
+                      rng.uniform(*style.off_centre_y) * h)
+        quick = bool(style.quick) and rng.random() < style.quick
         sleeve = style.sleeves[int(rng.integers(0, len(style.sleeves)))]
         look = Look(skin=skin, sleeve=sleeve, outline=rng.uniform(*style.outline),
                     light=rng.uniform(0, 360), contrast=rng.uniform(*style.shading),
@@ -220,7 +248,7 @@ class Scene:
         yaw = rng.uniform(*style.yaw)
         exposure = rng.uniform(0.3, 1.0) if rng.random() < style.motion_blur else 0.0
         return cls(size, bg, look, L, side, drift, ramp, camera, distractor, shoulder, head, yaw,
-                   exposure)
+                   exposure, offset, quick)
 
     def _draw_distractor(self, img, t, dx, dy):
         d = self.distractor
@@ -247,8 +275,11 @@ class Scene:
         if hand is not None:
             if self.yaw:
                 hand = hand.moved(yaw=hand.yaw + self.yaw)
-            if dx or dy:  # the camera's drift moves the hand too
-                hand = hand.moved(x=hand.x - dx, y=hand.y - dy)
+            ox, oy = self.offset[0] - dx, self.offset[1] - dy  # off-centre; the camera's drift
+            if ox or oy:
+                hand = hand.moved(x=hand.x + ox, y=hand.y + oy)
+                if prev is not None:
+                    prev = prev.moved(x=prev.x + self.offset[0], y=prev.y + self.offset[1])
             shoulder = None
             if self.shoulder is not None:
                 shoulder = (self.shoulder[0] - PAD - dx, self.shoulder[1] - PAD - dy)
