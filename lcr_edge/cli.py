@@ -42,6 +42,7 @@ COMMANDS = [
     "info",
     "demo",
     "synth",
+    "chain",
     "train",
     "run",
     "gui",

@@ -23,15 +23,15 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def parse_frames(text: str) -> int | tuple[int, int]:
-    """'36' -> 36, '30-40' -> (30, 40); LCRError on anything else."""
+def parse_frames(text: str, option: str = "--frames") -> int | tuple[int, int]:
+    """'36' -> 36, '30-40' -> (30, 40); LCRError (naming `option`) on anything else."""
     try:
         parts = [int(p) for p in text.split("-")] if "-" in text.strip("-") else [int(text)]
     except ValueError:
-        raise LCRError(f"--frames must be a count like 36 or a range like 30-40, got {text!r}") \
+        raise LCRError(f"{option} must be a count like 36 or a range like 30-40, got {text!r}") \
             from None
     if len(parts) > 2 or min(parts) < 1 or parts[-1] < parts[0]:
-        raise LCRError(f"--frames must be at least 1 (a range must be LO-HI with LO <= HI), "
+        raise LCRError(f"{option} must be at least 1 (a range must be LO-HI with LO <= HI), "
                        f"got {text!r}")
     return parts[0] if len(parts) == 1 else (parts[0], parts[1])
 
