@@ -179,11 +179,14 @@ def test_quick_scenes_shorten_brisk_strokes_only():
 
 
 def test_the_ablation_styles_keep_the_framing_knobs_off():
-    for name in ("drawn", "scene", "studio"):
+    for name in ("drawn", "scene", "studio", "webcam"):
         s = STYLES[name]
         assert (s.small_hand, s.off_centre, s.quick) == (0.0, 0.0, 0.0), name
     d = STYLES["default"]
     assert d.small_hand > 0 and d.off_centre > 0 and d.quick > 0
+    from dataclasses import replace
+
+    assert replace(d, small_hand=0.0, off_centre=0.0, quick=0.0) == STYLES["webcam"]
 
 
 def test_render_stream_events():

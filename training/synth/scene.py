@@ -5,8 +5,8 @@ A `Style` says what a clip may look like (skin palette, background families, the
 lighting, camera). `STYLES["default"]` is what `lcr-edge synth` trains on; `STYLES["new-user"]`
 draws skin tones, a background family and camera noise that the default never uses, to stand in
 for a user the model has not seen. `STYLES["drawn"]` is close to the earlier look (flat drawn
-hands, no camera effects) and `STYLES["scene"]` the new scene through a clean camera, kept to measure what
-the realism buys. A `Scene` is one clip's (or stream's)
+hands, no camera effects), `STYLES["scene"]` the new scene through a clean camera and
+`STYLES["webcam"]` the default without its framing knobs, kept to measure what the realism buys. A `Scene` is one clip's (or stream's)
 fixed draw of a style: colours, background image, person, distractor path, camera, all from one
 numpy Generator.
 
@@ -132,6 +132,13 @@ STYLES: dict[str, Style] = {
                    sleeves=SLEEVES, noise=(1.0, 6.0),
                    **{**_NO_CAMERA, "outline": (0.75, 0.95), "shading": (0.0, 0.5),
                       "yaw": (0.0, 50.0)}, **_CENTRED),
+    # The default before the framing knobs (every hand near the middle, 25-65 % of the height,
+    # every gesture at its usual pace): what small, off-centre and quick hands add is default
+    # minus this.
+    "webcam": Style(skin=DEFAULT_SKIN,
+                    backgrounds=("room", "room", "room", "photo", "photo", "gradient", "texture",
+                                 "stripes", "clutter"),
+                    sleeves=SLEEVES, **_CENTRED),
     # A plain studio: one gradient behind the hand, nobody else in view, little noise. Small models
     # learn it from 80 clips a class on a CPU in minutes.
     "studio": Style(skin=DEFAULT_SKIN, backgrounds=("gradient",), sleeves=SLEEVES[:4],
