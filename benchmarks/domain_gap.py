@@ -10,8 +10,9 @@ best checkpoint on a held-out default-style set and a held-out new-user set (ren
 never used in training), and `benchmarks/real_clips.py` on real recorded clips when a folder of
 them exists. Prints a table (markdown) and writes OUT/domain-gap.json; a style run again replaces
 its own row there and keeps the others, so one new style costs one training. Every set, run and
-held-out set is kept in OUT and reused when there: a style with a run is scored again, not
-retrained (delete OUT, or its run folder, to start over). Everything but the
+held-out set is kept in OUT and reused when there: a style with a finished run is scored again,
+not retrained, and a set is reused as it was rendered, by whichever renderer made it (after a
+renderer change, delete the style's data-, run- and the heldout- folders, or all of OUT). Everything but the
 real clips is made here; the real clips are only measured.
 """
 
@@ -78,8 +79,11 @@ def main(argv=None) -> int:
                      out / "logs" / f"synth-{style}.log")
         run = out / f"run-{style}"
         before = next((r for r in rows if r["style"] == style), {})
-        if (run / "best.pt").is_file():  # trained before: score it again, do not retrain
+        if before and (run / "best.pt").is_file():  # trained and scored before: score it again
             minutes = before.get("train_minutes")
+        elif run.exists():
+            raise SystemExit(f"error: {run} is left from a study that did not finish; delete it "
+                             f"to train style {style!r} again")
         else:
             sh(["lcr-edge", "train", "--config", "configs/bundled-lcr-s.toml", "--data", str(data),
                 "--out", str(run), "--epochs", str(args.epochs), "--max-minutes", str(args.minutes)],

@@ -13,14 +13,15 @@ from lcr_edge.commands.synth import parse_frames, parse_size
 def register(app: typer.Typer) -> None:
     @app.command()
     def chain(
-        data: Path = typer.Argument(..., help="A clip set: Jester's layout or class folders of "
-                                    "videos (lcr-edge record)."),
+        data: Path = typer.Argument(..., help="A clip set: Jester's layout (as lcr-edge record "
+                                    "writes it) or class folders of videos."),
         out: Path = typer.Argument(..., help="Output stream set folder, new or empty."),
         streams: int = typer.Option(100, "--streams", min=1, help="Streams to write."),
         clips: str = typer.Option("3-8", help="Gesture clips a stream, a count or a range LO-HI."),
         seed: int = typer.Option(0, help="Random seed: which clips, in which order."),
         val_fraction: float = typer.Option(0.1, help="Fraction of the streams for validation, "
-                                           "made of the set's validation clips."),
+                                           "made of the set's validation clips (0 for a set "
+                                           "without any, such as a recorded one)."),
         size: str = typer.Option("176x100", help="Frame size WIDTHxHEIGHT of the streams."),
         idle: float = typer.Option(0.5, help="Chance that the stretch after a gesture is a 'No "
                                    "gesture' clip (else the last frame, held 0.8-2.5 s)."),

@@ -89,7 +89,8 @@ def register(app: typer.Typer) -> None:
         long_idle: float = typer.Option(0.0, "--long-idle", min=0.0, max=1.0, help="--stream: chance "
                                         "that a gap is a 30-40 s idle stretch (default 0)."),
         seed: int = typer.Option(1000, help="--stream: render seed (use one never used in training)."),
-        style: str = typer.Option(None, help="--stream: synth style (default, new-user)."),
+        style: str = typer.Option(None, help="--stream: synth style: default, new-user, or webcam "
+                                  "(the default before its framing knobs)."),
         profile: str = typer.Option("media", help="--stream: profile whose [events] rules apply."),
         backend: str = typer.Option("openvino", help="With a folder: runtime backend "
                                     "(openvino, onnxruntime)."),

@@ -126,6 +126,22 @@ def test_sets_that_cannot_be_chained_say_why(clip_set, tmp_path):
     assert "wrote 2 streams" in result.output and "--mode stream" in result.output
 
 
+def test_a_set_without_validation_clips_chains_training_streams_only(clip_set, tmp_path):
+    """As `lcr-edge record` writes a set: Jester's layout, an empty validation split."""
+    import shutil
+
+    rec = tmp_path / "recorded"
+    shutil.copytree(clip_set, rec)
+    (rec / "jester-v1-validation.csv").write_text("")
+    with pytest.raises(LCRError, match="validation split has no clips.*--val-fraction 0"):
+        chain_clips(rec, tmp_path / "out", 10, size=SIZE, progress=False)
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+    summary = chain_clips(rec, tmp_path / "out", 10, val_fraction=0.0, size=SIZE, progress=False)
+    assert summary["streams"] == 10 and summary["validation"] == 0
+    with pytest.raises(LCRError, match="--idle must be a chance"):
+        chain_clips(rec, tmp_path / "o2", 2, idle_p=1.5, progress=False)
+
+
 def test_stream_training_learns_from_chained_clips(clip_set, tmp_path):
     import torch
 

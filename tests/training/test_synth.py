@@ -138,8 +138,9 @@ def test_small_hands_are_drawn_far_from_the_camera():
     sizes = {}
     for on in (0.0, 1.0):
         style = _framing(small_hand=on)
-        sizes[on] = [render_clip("Swiping Left", seed=s, frames=8, style=style,
-                                 return_track=True)[1].track[4].size / h for s in range(6)]
+        infos = [render_clip("Swiping Left", seed=s, frames=8, style=style, return_track=True)[1]
+                 for s in range(6)]
+        sizes[on] = [info.track[info.start].size / h for info in infos]  # a pose of the gesture
     assert max(sizes[1.0]) <= STYLES["default"].small_hand_size[1] + 1e-6
     assert min(sizes[0.0]) >= STYLES["default"].hand_size[0] - 1e-6
 
@@ -179,7 +180,7 @@ def test_quick_scenes_shorten_brisk_strokes_only():
 
 
 def test_the_ablation_styles_keep_the_framing_knobs_off():
-    for name in ("drawn", "scene", "studio", "webcam"):
+    for name in ("drawn", "scene", "studio", "webcam", "new-user"):
         s = STYLES[name]
         assert (s.small_hand, s.off_centre, s.quick) == (0.0, 0.0, 0.0), name
     d = STYLES["default"]

@@ -75,10 +75,10 @@ def _prepare_out(out: Path, overwrite: bool) -> None:
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise LCRError(f"{out}: folder is not empty; pick a new folder or pass --overwrite to "
-                           "replace an earlier synth output")
+                           "replace an earlier output of lcr-edge synth or chain")
         if not (out / MARKER).is_file():
             raise LCRError(f"{out}: folder is not empty and has no {MARKER}, so it was not made by "
-                           "`lcr-edge synth`; refusing to delete it, pick a new folder")
+                           "`lcr-edge synth` or `chain`; refusing to delete it, pick a new folder")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
 

@@ -188,7 +188,8 @@ def render_stream(labels: list[str], seed: int, idle_frames: tuple[int, int] = (
         motion = builders[i](rng, ctx)
         n = lengths[i]
         if scene.quick and motion.brisk:  # the same share of its usual length as in a clip
-            n = max(2, int(round(n * rng.uniform(*style.quick_fraction) / 0.65)))
+            usual = sum(GESTURE_FRACTION) / 2
+            n = max(2, int(round(n * rng.uniform(*style.quick_fraction) / usual)))
         poses = _gesture_poses(motion, n)
         gap = gaps[i]
         keep = int(rng.integers(0, gap // 2 + 1)) if last is not None else 0

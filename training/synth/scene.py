@@ -4,11 +4,12 @@ camera.
 A `Style` says what a clip may look like (skin palette, background families, the person behind,
 lighting, camera). `STYLES["default"]` is what `lcr-edge synth` trains on; `STYLES["new-user"]`
 draws skin tones, a background family and camera noise that the default never uses, to stand in
-for a user the model has not seen. `STYLES["drawn"]` is close to the earlier look (flat drawn
-hands, no camera effects), `STYLES["scene"]` the new scene through a clean camera and
-`STYLES["webcam"]` the default without its framing knobs, kept to measure what the realism buys. A `Scene` is one clip's (or stream's)
-fixed draw of a style: colours, background image, person, distractor path, camera, all from one
-numpy Generator.
+for a user the model has not seen (its hands centred, as the held-out sets measured before the
+framing knobs). `STYLES["drawn"]` is close to the earlier look (flat drawn hands, no camera
+effects) and `STYLES["scene"]` the new scene through a clean camera, kept to measure what the
+realism buys; `STYLES["webcam"]` is the default without its framing knobs, to measure what they
+add. A `Scene` is one clip's (or stream's) fixed draw of a style: colours, background image,
+person, distractor path, camera, all from one numpy Generator.
 
 >>> import numpy as np
 >>> scene = Scene.sample(np.random.default_rng(0), (176, 100), STYLES["default"], frames=4)
@@ -111,7 +112,7 @@ _NO_CAMERA = dict(outline=(0.55, 0.55), shading=(0.0, 0.0), yaw=(0.0, 0.0), moti
                   gamma=(1.0, 1.0), contrast=(1.0, 1.0), saturation=(1.0, 1.0), vignette=0.0,
                   low_res=0.0, jpeg=0.0, refresh=0.0, overlay=0.0)
 # The framing knobs (small, off-centre, quick hands) came after the webcam look; the ablation
-# styles keep them off so that each measures what it measured before.
+# styles and the held-out new-user style keep them off, so each renders what it rendered before.
 _CENTRED = dict(small_hand=0.0, off_centre=0.0, quick=0.0)
 
 STYLES: dict[str, Style] = {
@@ -146,7 +147,7 @@ STYLES: dict[str, Style] = {
                     light_change=0.0, **_NO_CAMERA, **_CENTRED),
     "new-user": Style(skin=NEW_USER_SKIN, backgrounds=("office",),
                       sleeves=((120, 40, 120), (20, 150, 200)), hand_size=(0.30, 0.60),
-                      noise=(6.0, 9.0), blur=0.5, distractor=0.5, person=0.9),
+                      noise=(6.0, 9.0), blur=0.5, distractor=0.5, person=0.9, **_CENTRED),
 }
 
 
@@ -280,19 +281,17 @@ class Scene:
             self._draw_distractor(img, t, dx, dy)
         box = None
         if hand is not None:
+            motion = None  # the smear: how far the hand moved since the frame before
+            if prev is not None and self.exposure > 0:
+                motion = (self.exposure * (hand.x - prev.x), self.exposure * (hand.y - prev.y))
             if self.yaw:
                 hand = hand.moved(yaw=hand.yaw + self.yaw)
             ox, oy = self.offset[0] - dx, self.offset[1] - dy  # off-centre; the camera's drift
             if ox or oy:
                 hand = hand.moved(x=hand.x + ox, y=hand.y + oy)
-                if prev is not None:
-                    prev = prev.moved(x=prev.x + self.offset[0], y=prev.y + self.offset[1])
             shoulder = None
             if self.shoulder is not None:
                 shoulder = (self.shoulder[0] - PAD - dx, self.shoulder[1] - PAD - dy)
-            motion = None
-            if prev is not None and self.exposure > 0:
-                motion = (self.exposure * (hand.x + dx - prev.x), self.exposure * (hand.y + dy - prev.y))
             draw_hand(img, hand, look=self.look, shoulder=shoulder, motion=motion)
             if self.camera.overlay is not None:
                 box = hand_box(hand)
