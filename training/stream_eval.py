@@ -93,23 +93,31 @@ def score_stream(truth_events, fired, frame_index, n_frames: int, tolerance_s: f
                         float(runs.max()) / source_fps if len(runs) else 0.0)
 
 
-def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures: int = 10,
-                     seed: int = 1000, style: str | None = None, backend: str = "openvino",
-                     idle_frames=(10, 24), other_fraction: float = 0.2, progress=None,
-                     horizon: int | None = None, long_idle: float = 0.0,
-                     long_idle_frames: tuple[int, int] = (360, 480)) -> dict:
-    """Event accuracy, false fires per idle minute and latency over `streams` rendered streams of
-    `gestures` gestures each. long_idle: the chance that a gap is a long idle stretch of
-    long_idle_frames (30-40 s at 12 fps) instead of idle_frames, where nothing may fire."""
+@dataclass
+class RunStream:
+    """One rendered stream and what the model answered on it: enough to score any event rules."""
+
+    truth: list[tuple[str, int, int]]
+    probs: np.ndarray  # [model frames, classes]
+    index: np.ndarray  # source frame of each model frame
+    frames: int
+
+
+def run_streams(model: StreamModel, streams: int = 4, gestures: int = 10, seed: int = 1000,
+                style: str | None = None, idle_frames=(10, 24), other_fraction: float = 0.2,
+                progress=None, long_idle: float = 0.0,
+                long_idle_frames: tuple[int, int] = (360, 480)) -> list[RunStream]:
+    """Render `streams` streams of `gestures` gestures each and run the model over each from a
+    fresh state. long_idle: the chance that a gap is a long idle stretch of long_idle_frames (30-40
+    s at 12 fps) instead of idle_frames, where nothing may fire."""
     from lcr_edge.training.synth import render_stream
     from lcr_edge.training.synth.dataset import draw_gaps
 
-    model = StreamModel(model_path, backend, horizon)
     pool = [lb for lb in model.labels if lb not in IDLE_LABELS]
     if not pool:
         raise LCRError("the model has no gesture classes besides idle ones")
     rng = np.random.default_rng(seed)
-    results = []
+    out = []
     for k in range(streams):
         labels = []
         for _ in range(gestures):
@@ -123,10 +131,29 @@ def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures
         frames, truth = render_stream(labels, seed=seed + k, idle_frames=idle_frames, style=style,
                                       gaps=gaps)
         probs, idx = model.run(frames)
-        fired = fire_events(model.labels, probs, events, model.frame_rate)
-        results.append(score_stream(truth, fired, idx, len(frames)))
+        out.append(RunStream(truth, probs, idx, len(frames)))
         if progress is not None:
             progress.update(1)
+    return out
+
+
+def score_runs(model: StreamModel, runs: list[RunStream], events: EventConfig) -> list[StreamResult]:
+    """The streams scored under one set of event rules."""
+    return [score_stream(r.truth, fire_events(model.labels, r.probs, events, model.frame_rate),
+                         r.index, r.frames) for r in runs]
+
+
+def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures: int = 10,
+                     seed: int = 1000, style: str | None = None, backend: str = "openvino",
+                     idle_frames=(10, 24), other_fraction: float = 0.2, progress=None,
+                     horizon: int | None = None, long_idle: float = 0.0,
+                     long_idle_frames: tuple[int, int] = (360, 480)) -> dict:
+    """Event accuracy, false fires per idle minute and latency over `streams` rendered streams of
+    `gestures` gestures each (see `run_streams`)."""
+    model = StreamModel(model_path, backend, horizon)
+    runs = run_streams(model, streams, gestures, seed, style, idle_frames, other_fraction,
+                       progress, long_idle, long_idle_frames)
+    results = score_runs(model, runs, events)
     return {"streams": streams, **summarize(results), "model_frame_rate": model.frame_rate,
             "horizon": model.horizon, "seed": seed, "style": style or "default",
             "per_stream": [{"truth": r.truth, "fired": r.fired, "false_fires": r.false_fires}
