@@ -1,25 +1,17 @@
 """benchmarks/real_clips.py on a tiny synthetic Jester folder (the real clips never enter the
 tests): a model that always says "Swiping Left" makes every count predictable."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.scripts import load_script
+
 LABELS = ["Swiping Left", "Swiping Right", "Stop Sign", "No gesture"]
 
 
-def _load_benchmark():
-    spec = importlib.util.spec_from_file_location("real_clips", ROOT / "benchmarks" / "real_clips.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-real_clips = _load_benchmark()
+real_clips = load_script("benchmarks/real_clips.py")
 
 
 @pytest.fixture(scope="module")

@@ -1,20 +1,10 @@
 """benchmarks/tune_events.py: the grid it scores, and the profile it writes."""
 
-import importlib.util
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.scripts import load_script
 
-
-def _load_benchmark():
-    spec = importlib.util.spec_from_file_location("tune_events", ROOT / "benchmarks" / "tune_events.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-tune_events = _load_benchmark()
+tune_events = load_script("benchmarks/tune_events.py")
 
 
 def test_the_written_profile_is_the_media_profile_with_the_chosen_rules():

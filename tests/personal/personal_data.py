@@ -55,10 +55,6 @@ def fake_export(folder, checkpoint, with_checkpoint=True):
 
 def bundle_tool():
     """tools/bundle_model.py (a script, not an installed package) as a module."""
-    import importlib.util
+    from tests.scripts import load_script
 
-    path = Path(__file__).parents[2] / "tools" / "bundle_model.py"
-    spec = importlib.util.spec_from_file_location("bundle_model", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/bundle_model.py")
