@@ -9,8 +9,6 @@ import torch
 from tests.scripts import load_script
 
 LABELS = ["Swiping Left", "Swiping Right", "Stop Sign", "No gesture"]
-
-
 real_clips = load_script("benchmarks/real_clips.py")
 
 
