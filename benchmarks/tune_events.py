@@ -30,13 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 STATIC = ("Stop Sign", "Shaking Hand")  # poses that stand still: asked for more confidence
 
 
-def rules(window: int, min_frames: int, threshold: float, margin: float, base=None):
-    """The media profile's event rules with these three settings (and the static poses' margin)."""
+def rules(base, window: int, min_frames: int, threshold: float, margin: float):
+    """`base` (a profile's EventConfig) with these three settings and the static poses' margin."""
     import dataclasses
 
-    from lcr_edge.events import EventConfig
-
-    base = base or EventConfig()
     return dataclasses.replace(base, window=window, min_frames=min_frames, threshold=threshold,
                                thresholds={g: round(min(1.0, threshold + margin), 3) for g in STATIC})
 
@@ -95,7 +92,7 @@ def main(argv=None) -> int:
                                       long_idle=args.long_idle)
     rows = []
     for w, mf, th in itertools.product(args.windows, args.min_frames, args.thresholds):
-        cfg = rules(w, mf, th, args.static_margin, media.events)
+        cfg = rules(media.events, w, mf, th, args.static_margin)
         per = {style: summarize(score_runs(model, r, cfg)) for style, r in runs.items()}
         score = sum(p["event_accuracy"] - p["false_fires_per_idle_minute"] for p in per.values())
         rows.append((score, w, mf, th, per))

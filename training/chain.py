@@ -31,44 +31,20 @@ import cv2
 import numpy as np
 
 from lcr_edge.errors import LCRError
-from lcr_edge.io import read_image, write_json
-from lcr_edge.labels import JESTER_FPS
-from lcr_edge.training.data import (
-    Clip,
-    _video_fps,
-    decode_video,
-    is_jester,
-    jester_clips,
-    read_jester_frames,
-    video_clips,
-)
+from lcr_edge.io import write_json
+from lcr_edge.training.data import Clip, decode_video, find_clips, read_frame, read_jester_frames
 from lcr_edge.training.streams import BACKGROUND, INDEX
 from lcr_edge.training.synth.dataset import MARKER, STREAM_FPS, _prepare_out, _write_lines
 from lcr_edge.training.synth.render import write_video
 
 
-def split_clips(root: Path, split: str) -> tuple[list[Clip], list[str], float | None]:
-    """The clips of one split, the set's labels, and the clips' frame rate (None: each video's)."""
-    if is_jester(root):
-        clips, labels = jester_clips(root, split)
-        return clips, labels, JESTER_FPS
-    clips, labels = video_clips(root, split)
-    return clips, labels, None
-
-
-def read_clip(clip: Clip, size: tuple[int, int], fps: float | None) -> list[np.ndarray]:
-    """A clip's frames at `size` (W, H) and 12 fps; ValueError/OSError when unreadable."""
-    if clip.video is not None:
-        frames, rate = decode_video(clip.video), fps or _video_fps(clip.video)
-    else:
-        frames, rate = [], fps or JESTER_FPS
-        for p in read_jester_frames(clip.frames_dir):
-            img = read_image(p)
-            if img is None:
-                raise ValueError(f"{p}: unreadable or cut-short image")
-            frames.append(img)
-    n_out = max(1, int(round(len(frames) * STREAM_FPS / rate)))
-    idx = np.minimum((np.arange(n_out) * rate / STREAM_FPS).astype(int), len(frames) - 1)
+def read_clip(clip: Clip, size: tuple[int, int], fps: float) -> list[np.ndarray]:
+    """A clip of a set recorded at `fps`, as frames at `size` (W, H) and 12 fps; ValueError or
+    OSError when unreadable."""
+    frames = decode_video(clip.video) if clip.video is not None else \
+        [read_frame(p) for p in read_jester_frames(clip.frames_dir)]
+    n_out = max(1, int(round(len(frames) * STREAM_FPS / fps)))
+    idx = np.minimum((np.arange(n_out) * fps / STREAM_FPS).astype(int), len(frames) - 1)
     return [cv2.resize(frames[i], size, interpolation=cv2.INTER_AREA)
             if frames[i].shape[1::-1] != size else frames[i] for i in idx]
 
@@ -76,7 +52,7 @@ def read_clip(clip: Clip, size: tuple[int, int], fps: float | None) -> list[np.n
 class _Pool:
     """One split's clips, gesture clips and "No gesture" clips apart; unreadable ones leave it."""
 
-    def __init__(self, clips: list[Clip], background: int, fps: float | None):
+    def __init__(self, clips: list[Clip], background: int, fps: float):
         self.gestures = [c for c in clips if c.label >= 0 and c.label != background]
         self.idles = [c for c in clips if c.label == background]
         self.fps = fps
@@ -115,14 +91,14 @@ def chain_clips(data: str | os.PathLike, out: str | os.PathLike, streams: int,
     if (data / INDEX).is_file():
         raise LCRError(f"{data}: already a stream set; train on it with --mode stream")
     n_val = min(streams - 1, int(round(streams * val_fraction))) if streams > 1 else 0
-    train_clips, labels, fps = split_clips(data, "train")
+    train_clips, labels, fps = find_clips(data, "train")
     if BACKGROUND not in labels:
         raise LCRError(f"{data}: stream training needs a {BACKGROUND!r} class for the frames between "
                        f"gestures; the set's classes are {labels}")
     bg = labels.index(BACKGROUND)
     pools = {"train": _Pool(train_clips, bg, fps)}
     if n_val:
-        val_clips, val_labels, _ = split_clips(data, "validation")
+        val_clips, val_labels, _ = find_clips(data, "validation")
         if val_labels != labels:
             raise LCRError(f"{data}: the validation split's classes {val_labels} differ from the "
                            f"train split's {labels} (pass --val-fraction 0 to make training "

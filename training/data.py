@@ -157,6 +157,21 @@ def is_jester(root: Path) -> bool:
     return (root / "jester-v1-labels.csv").is_file()
 
 
+def find_clips(root: Path, split: str) -> tuple[list[Clip], list[str], float]:
+    """A split's clips (maybe none), the set's labels and its frame rate (Jester's, or the first
+    video's) in either layout `ClipDataset` reads; LCRError when `root` is neither."""
+    if not root.is_dir():
+        raise LCRError(f"{root}: data folder not found")
+    if is_jester(root):
+        clips, labels = jester_clips(root, split)
+        return clips, labels, JESTER_FPS
+    clips, labels = video_clips(root, split)
+    if not labels or not any(f.suffix.lower() in VIDEO_EXTS for f in root.rglob("*")):
+        raise LCRError(f"{root}: neither a Jester layout (jester-v1-labels.csv) nor class "
+                       f"folders of videos")
+    return clips, labels, _video_fps(clips[0].video) if clips else JESTER_FPS
+
+
 def sample_indices(n: int, s: Sampling, rng: np.random.Generator | None) -> np.ndarray:
     """F indices into n frames, `stride` apart; short clips padded by repeating frames."""
     span = (s.frames - 1) * s.stride + 1
@@ -180,6 +195,14 @@ def read_jester_frames(frames_dir: Path) -> list[Path]:
     if not files:
         raise FileNotFoundError(f"{frames_dir}: no frames")
     return files
+
+
+def read_frame(path: Path) -> np.ndarray:
+    """One Jester frame (BGR uint8); ValueError when unreadable or cut short."""
+    img = read_image(path)
+    if img is None:
+        raise ValueError(f"{path}: unreadable or cut-short image")
+    return img
 
 
 def decode_video(path: Path) -> list[np.ndarray]:
@@ -218,21 +241,13 @@ class ClipDataset(Dataset):
                  seed: int = 0, labels: list[str] | None = None, jitter: float = 0.1,
                  flip: float = 0.0) -> ClipDataset:
         root = Path(root)
-        if not root.is_dir():
-            raise LCRError(f"{root}: data folder not found")
-        if is_jester(root):
-            clips, found = jester_clips(root, split)
-        else:
-            clips, found = video_clips(root, split)
-            if not found or not any(f.suffix.lower() in VIDEO_EXTS for f in root.rglob("*")):
-                raise LCRError(f"{root}: neither a Jester layout (jester-v1-labels.csv) nor class "
-                               f"folders of videos")
+        clips, found, fps = find_clips(root, split)
         if labels is not None and list(labels) != list(found):
             raise LCRError(f"{root}: its labels {found} differ from the model's {list(labels)}")
         if not clips:
             raise LCRError(f"{root}: no clips in split {split!r}")
-        fps = source_fps or (JESTER_FPS if is_jester(root) else _video_fps(clips[0].video))
-        return cls(clips, found, Sampling(frames, stride, fps), train, preprocess, seed, jitter, flip)
+        return cls(clips, found, Sampling(frames, stride, source_fps or fps), train, preprocess, seed,
+                   jitter, flip)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -257,10 +272,7 @@ class ClipDataset(Dataset):
                 cache = {}
                 for p in picked:
                     if p not in cache:
-                        img = read_image(p)
-                        if img is None:
-                            raise ValueError(f"{p}: unreadable or cut-short image")
-                        cache[p] = img
+                        cache[p] = read_frame(p)
                 picked = [cache[p] for p in picked]
         except (OSError, ValueError, cv2.error) as exc:
             return Skipped(clip.key, str(exc))

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from lcr_edge.cli import app
 from lcr_edge.errors import LCRError
-from lcr_edge.training.chain import chain_clips, read_clip, split_clips
+from lcr_edge.training.chain import chain_clips, read_clip
+from lcr_edge.training.data import find_clips
 from lcr_edge.training.streams import read_streams
 from lcr_edge.training.synth.dataset import write_dataset
 from lcr_edge.training.synth.render import render_clip, write_video
@@ -46,7 +47,7 @@ def test_each_gesture_clip_is_one_event_and_the_splits_stay_apart(clip_set, tmp_
     assert labels == LABELS and len(train) == 3 and len(val) == 1
     lengths = {}
     for split in ("train", "validation"):
-        clips, _, fps = split_clips(clip_set, split)
+        clips, _, fps = find_clips(clip_set, split)
         for c in clips:
             lengths[c.key] = (split, LABELS[c.label], len(read_clip(c, SIZE, fps)))
     for stream, split in [(s, "train") for s in train] + [(s, "validation") for s in val]:
@@ -92,7 +93,7 @@ def test_an_unreadable_clip_is_skipped_and_counted(clip_set, tmp_path):
 
     broken = tmp_path / "broken"
     shutil.copytree(clip_set, broken)
-    clips, _, _ = split_clips(broken, "train")
+    clips, _, _ = find_clips(broken, "train")
     bad = next(c for c in clips if LABELS[c.label] == "Swiping Left")
     first = sorted(bad.frames_dir.glob("*.jpg"))[0]
     first.write_bytes(first.read_bytes()[:40])  # cut short
