@@ -32,17 +32,26 @@ import numpy as np
 
 from lcr_edge.errors import LCRError
 from lcr_edge.io import write_json
-from lcr_edge.training.data import Clip, decode_video, find_clips, read_frame, read_jester_frames
+from lcr_edge.training.data import (
+    Clip,
+    _video_fps,
+    decode_video,
+    find_clips,
+    read_frame,
+    read_jester_frames,
+)
 from lcr_edge.training.streams import BACKGROUND, INDEX
 from lcr_edge.training.synth.dataset import MARKER, STREAM_FPS, _prepare_out, _write_lines
 from lcr_edge.training.synth.render import write_video
 
 
 def read_clip(clip: Clip, size: tuple[int, int], fps: float) -> list[np.ndarray]:
-    """A clip of a set recorded at `fps`, as frames at `size` (W, H) and 12 fps; ValueError or
-    OSError when unreadable."""
-    frames = decode_video(clip.video) if clip.video is not None else \
-        [read_frame(p) for p in read_jester_frames(clip.frames_dir)]
+    """A clip as frames at `size` (W, H) and 12 fps, from a video's own rate or, for Jester's
+    frame folders, the set's `fps`; ValueError or OSError when unreadable."""
+    if clip.video is not None:
+        frames, fps = decode_video(clip.video), _video_fps(clip.video)
+    else:
+        frames = [read_frame(p) for p in read_jester_frames(clip.frames_dir)]
     n_out = max(1, int(round(len(frames) * STREAM_FPS / fps)))
     idx = np.minimum((np.arange(n_out) * fps / STREAM_FPS).astype(int), len(frames) - 1)
     return [cv2.resize(frames[i], size, interpolation=cv2.INTER_AREA)
