@@ -30,6 +30,7 @@ from lcr_edge.actions import KEYS, ActionRunner, Profile, load_profile, parse_ke
 from lcr_edge.app.settings import AppSettings, SettingsDialog
 from lcr_edge.app.widgets import Gallery, ProbabilityBars, VideoView
 from lcr_edge.app.worker import WorkerHost
+from lcr_edge.artifact import event_rules
 from lcr_edge.errors import LCRError
 from lcr_edge.labels import JESTER_FPS, JESTER_LABELS
 from lcr_edge.loader import load_recognizer
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
             if value is not None:  # given on the command line: used now, remembered if it works
                 self.values[key] = str(value)
         self.labels = list(JESTER_LABELS)
+        self.model_rules = None  # the loaded model's own event rules (model.json `events`)
         self.frame_rate = JESTER_FPS
         self.profile: Profile | None = None
         self.runner: ActionRunner | None = None
@@ -251,11 +253,12 @@ class MainWindow(QMainWindow):
         """Load and use a profile. A bad one is reported in the window and the current one
         stays; with none loaded yet the bundled media profile stands in."""
         try:
-            prof = load_profile(spec, labels=self.labels)
+            prof = load_profile(spec, labels=self.labels, rules=self.model_rules)
         except LCRError as exc:
             self._set_error("profile", f"profile not loaded: {exc}")
             if self.profile is None:
-                self._use_profile(load_profile("media", labels=self.labels))
+                self._use_profile(load_profile("media", labels=self.labels,
+                                               rules=self.model_rules))
                 self._log("using the bundled media profile instead")
                 if spec == self.settings.get("profile"):  # a remembered one broke: forget it
                     self._remember("profile", "media")  # (tried again when another model loads)
@@ -346,9 +349,10 @@ class MainWindow(QMainWindow):
             self.teach_dialog.base_model = self.loaded_model
         self._set_error("model", None)
         meta = info["metadata"]
+        self.model_rules = event_rules(meta)
         self._log(f"model {info['name']}: {len(self.labels)} classes at {self.frame_rate:g} fps"
                   + (f", {meta.get('variant')} {meta.get('precision', '')}" if meta else ""))
-        self.load_profile(self.values["profile"], quiet=True)  # re-check names with the model
+        self.load_profile(self.values["profile"], quiet=True)  # the model's names and rules
 
     def apply_settings(self, new: dict) -> None:
         old, self.values = self.values, {**self.values, **new}

@@ -94,15 +94,19 @@ def mirror_swaps(clips: list[dict]) -> dict:
             "swapped": sum(c["predicted"] == mirror[c["label"]] for c in handed)}
 
 
-def stream_events(model: Path, clips, backend: str, threads, horizon, events, progress=None):
-    """Events per clip as `lcr-edge run --source <clip>` fires them: {key: [event dicts]}.
-    Every clip is its own stream (engine reset: a fresh state, fresh rules)."""
+def stream_events(model: Path, clips, backend: str, threads, horizon, profile: str,
+                  progress=None):
+    """Events per clip as `lcr-edge run --source <clip> --profile PROFILE` fires them: {key:
+    [event dicts]}. Every clip is its own stream (engine reset: a fresh state, fresh rules)."""
+    from lcr_edge.actions import load_profile
+    from lcr_edge.artifact import event_rules
     from lcr_edge.engine import Engine
     from lcr_edge.loader import load_recognizer
     from lcr_edge.sources import iter_frames, open_source
 
     rec = load_recognizer(model, "torch" if model.is_file() else backend, threads, horizon)
-    eng = Engine(rec, events)
+    eng = Engine(rec, load_profile(profile, labels=rec.labels,
+                                   rules=event_rules(rec.metadata)).events)
     fired = {}
     for clip in clips:
         eng.reset()
@@ -162,7 +166,7 @@ def benchmark(args, command: str, quiet: bool) -> dict:
         raise LCRError(f"{model}: no such checkpoint (.pt) or exported model folder")
     if not data.is_dir():
         raise LCRError(f"{data}: no such folder (a folder of clips in the Jester layout)")
-    events = load_profile(args.profile).events  # as `lcr-edge eval --stream`: the rules only
+    idle = tuple(load_profile(args.profile).events.idle_labels)  # a broken one fails here, early
     res = evaluate_model(model, data, args.split, args.frames, args.backend, args.batch,
                          args.workers, quiet)
     m = res.metrics()
@@ -172,8 +176,7 @@ def benchmark(args, command: str, quiet: bool) -> dict:
     where = {c.key: c for c in ClipDataset.from_dir(data, args.split, labels=res.labels).clips}
     with tqdm(total=len(clips), desc="events", leave=False, disable=quiet) as bar:
         fired, rec = stream_events(model, [where[c["id"]] for c in clips], args.backend,
-                                   args.threads, args.horizon, events, bar)
-    idle = tuple(events.idle_labels)
+                                   args.threads, args.horizon, args.profile, bar)
     for c in clips:
         c["events"] = fired[c["id"]]
         c["outcome"] = event_outcome(c["label"], c["events"], idle)

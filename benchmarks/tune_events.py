@@ -1,27 +1,27 @@
-"""Choose event rules for a model on tuning streams, and write them as a profile.
+"""Choose event rules for a model on tuning streams, and write them into its model.json.
 
-    python benchmarks/tune_events.py --model exports/stream --out stream.toml
+    python benchmarks/tune_events.py --model exports/stream --write
     python benchmarks/tune_events.py --model M --seed 3000 --streams 6 --styles default new-user
 
 A model trained to stream answers in a shorter window than the two lanes of a clip-trained one,
-so the media profile's rules (an average over 3 frames above 0.6 for 2 frames in a row) can fire
-too little for it. This renders `--streams` streams a style from `--seed` (gestures, "Doing other
+so the default rules (an average over 3 frames above 0.6 for 2 frames in a row) can fire too
+little for it. This renders `--streams` streams a style from `--seed` (gestures, "Doing other
 things", `--long-idle` 30-40 s idle stretches), runs the model over each once, then scores every
 rule of a grid on the cached answers: `window` (frames averaged), `min_frames` (frames in a row
 above the threshold) and `threshold` (`--static-margin` higher for the static Stop Sign and
-Shaking Hand, as the media profile does). Rules are ranked by the sum over styles of event
-accuracy minus false fires per idle minute; the best go into a copy of the media profile
-(`--out`), for `lcr-edge run/app/eval --stream --profile`.
+Shaking Hand). Rules are ranked by the sum over styles of event accuracy minus false fires per
+idle minute. `--write` stores the best as the model's own rules (model.json `events`, with how
+they were chosen under `events_tuned`): `lcr-edge run`, `app`, `bench` and `eval --stream` then
+use them under any profile that does not set them itself.
 
-Tune on a seed the evaluation never uses: the figures to report come from `lcr-edge eval --stream
---profile OUT` on another seed (1000 in the docs), not from this table.
+Tune on a seed the evaluation never uses: the figures to report come from `lcr-edge eval --stream`
+on another seed (1000 in the docs), not from this table.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import re
 import sys
 from pathlib import Path
 
@@ -30,24 +30,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 STATIC = ("Stop Sign", "Shaking Hand")  # poses that stand still: asked for more confidence
 
 
-def rules(base, window: int, min_frames: int, threshold: float, margin: float):
-    """`base` (a profile's EventConfig) with these three settings and the static poses' margin."""
+def model_table(window: int, min_frames: int, threshold: float, margin: float,
+                labels=STATIC) -> dict:
+    """The rules as a model.json `events` table (the static poses among `labels` a margin up)."""
+    return {"window": window, "min_frames": min_frames, "threshold": threshold,
+            "thresholds": {g: round(min(1.0, threshold + margin), 3) for g in STATIC if g in labels}}
+
+
+def rules(base, window: int, min_frames: int, threshold: float, margin: float, labels=STATIC):
+    """`base` (an EventConfig) with these rules in place of its own."""
     import dataclasses
 
-    return dataclasses.replace(base, window=window, min_frames=min_frames, threshold=threshold,
-                               thresholds={g: round(min(1.0, threshold + margin), 3) for g in STATIC})
-
-
-def profile_text(media: str, window: int, min_frames: int, threshold: float, margin: float,
-                 note: str) -> str:
-    """The media profile's text with the chosen rules in its [events] table."""
-    out = re.sub(r"(?m)^window = \d+", f"window = {window}", media, count=1)
-    out = re.sub(r"(?m)^min_frames = \d+", f"min_frames = {min_frames}", out, count=1)
-    out = re.sub(r"(?m)^threshold = [0-9.]+", f"threshold = {threshold:g}", out, count=1)
-    for g in STATIC:
-        out = re.sub(rf'(?m)^"{g}" = [0-9.]+', f'"{g}" = {min(1.0, threshold + margin):g}', out,
-                     count=1)
-    return f"# {note}\n" + out
+    return dataclasses.replace(base, **model_table(window, min_frames, threshold, margin, labels))
 
 
 def _seconds(x) -> str:
@@ -57,10 +51,12 @@ def _seconds(x) -> str:
 def main(argv=None) -> int:
     from tqdm import tqdm
 
-    from lcr_edge.actions import load_profile, resolve_profile_path
-    from lcr_edge.io import atomic_path
+    from lcr_edge import artifact
+    from lcr_edge.errors import LCRError
+    from lcr_edge.events import check_model_rules
+    from lcr_edge.io import write_json
     from lcr_edge.paths import default_model_dir
-    from lcr_edge.training.stream_eval import StreamModel, run_streams, score_runs, summarize
+    from lcr_edge.training.stream_eval import StreamModel, model_rules, run_streams, score_runs, summarize
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=None, help="checkpoint or exported folder [bundled]")
@@ -76,14 +72,18 @@ def main(argv=None) -> int:
     ap.add_argument("--static-margin", type=float, default=0.1)
     ap.add_argument("--backend", default="openvino", choices=["openvino", "onnxruntime"])
     ap.add_argument("--top", type=int, default=10, help="rows of the ranking to print")
-    ap.add_argument("--out", type=Path, default=None, help="write the best rules as a profile")
+    ap.add_argument("--write", action="store_true",
+                    help="store the best rules in the model's model.json (an exported folder)")
     args = ap.parse_args(argv)
-    if args.out is not None and args.out.suffix != ".toml":
-        ap.error("--out writes a profile: give a .toml file name")
 
-    model_path = args.model or default_model_dir()
+    model_path = Path(args.model or default_model_dir())
+    if args.write:
+        if not model_path.is_dir():
+            raise LCRError(f"{model_path}: --write stores the rules in an exported folder's "
+                           f"model.json; export the checkpoint first (lcr-edge export)")
+        meta = artifact.read_metadata(model_path)  # a broken folder fails before the long part
     model = StreamModel(model_path, args.backend)
-    media = load_profile("media")
+    current = model_rules(model)  # what `lcr-edge run` uses for it now (media profile)
     runs = {}
     with tqdm(total=args.streams * len(args.styles), unit="stream", desc="run") as bar:
         for style in args.styles:
@@ -92,34 +92,38 @@ def main(argv=None) -> int:
                                       long_idle=args.long_idle)
     rows = []
     for w, mf, th in itertools.product(args.windows, args.min_frames, args.thresholds):
-        cfg = rules(media.events, w, mf, th, args.static_margin)
+        cfg = rules(current, w, mf, th, args.static_margin, model.labels)
         per = {style: summarize(score_runs(model, r, cfg)) for style, r in runs.items()}
         score = sum(p["event_accuracy"] - p["false_fires_per_idle_minute"] for p in per.values())
         rows.append((score, w, mf, th, per))
     rows.sort(key=lambda r: -r[0])
-    m = media.events
-    media_row = next((r for r in rows if (r[1], r[2], r[3]) == (m.window, m.min_frames, m.threshold)),
-                     None)
+    now = (current.window, current.min_frames, current.threshold)
+    current_row = next((r for r in rows if (r[1], r[2], r[3]) == now), None)
     head = "window min_frames threshold | " + " | ".join(
         f"{s}: events  false/min  latency" for s in args.styles)
     print(f"{model_path}: {args.streams} streams a style, seed {args.seed}, "
           f"{model.frame_rate:g} fps\n{head}")
-    for row in rows[:args.top] + ([media_row] if media_row and media_row not in rows[:args.top] else []):
+    for row in rows[:args.top] + ([current_row] if current_row and current_row not in rows[:args.top]
+                                  else []):
         _, w, mf, th, per = row
         cells = " | ".join(f"{100 * p['event_accuracy']:5.1f} %  {p['false_fires_per_idle_minute']:5.2f}"
                            f"  {_seconds(p['median_latency_s'])}" for p in per.values())
-        tag = "   (media profile)" if row is media_row else ""
+        tag = "   (its rules now)" if row is current_row else ""
         print(f"{w:6d} {mf:10d} {th:9.2f} | {cells}{tag}")
-    if args.out is not None:
-        _, w, mf, th, _ = rows[0]
-        text = profile_text(resolve_profile_path("media").read_text(encoding="utf-8"), w, mf, th,
-                            args.static_margin,
-                            f"Event rules chosen for {model_path} by benchmarks/tune_events.py "
-                            f"(seed {args.seed}, {args.streams} streams a style)")
-        with atomic_path(args.out) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        load_profile(str(args.out))  # it must read back as a valid profile
-        print(f"wrote {args.out}: window {w}, min_frames {mf}, threshold {th:g}")
+    if args.write:
+        score, w, mf, th, per = rows[0]
+        meta["events"] = check_model_rules(model_table(w, mf, th, args.static_margin, model.labels))
+        meta["events_tuned"] = {
+            "command": "python benchmarks/tune_events.py " + " ".join(argv or sys.argv[1:]),
+            "seed": args.seed, "streams_a_style": args.streams, "gestures": args.gestures,
+            "long_idle": args.long_idle,
+            "event_accuracy": {s: round(p["event_accuracy"], 4) for s, p in per.items()},
+            "false_fires_per_idle_minute": {s: round(p["false_fires_per_idle_minute"], 4)
+                                            for s, p in per.items()}}
+        write_json(model_path / artifact.METADATA, meta)
+        artifact.read_metadata(model_path)  # it must read back as valid metadata
+        print(f"wrote {model_path / artifact.METADATA}: events window {w}, min_frames {mf}, "
+              f"threshold {th:g}")
     return 0
 
 

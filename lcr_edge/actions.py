@@ -6,10 +6,10 @@ A profile (the default is `lcr_edge/profiles/media.toml`):
     name = "media"
     allow_shell = false            # shell actions run only where this says true
 
-    [events]                       # any EventConfig setting (lcr_edge.events)
-    threshold = 0.6
+    [events]                       # any EventConfig setting (lcr_edge.events), laid over
+    cooldown_s = 0.6               # the model's own rules (its model.json `events`)
     [events.thresholds]
-    "Stop Sign" = 0.7
+    "Stop Sign" = 0.8
 
     [gestures]
     "Swiping Left" = "player:previous"                  # trigger `single` (fires once)
@@ -42,7 +42,7 @@ from importlib import resources
 from pathlib import Path
 
 from lcr_edge.errors import LCRError
-from lcr_edge.events import Event, EventConfig
+from lcr_edge.events import DEFAULT_MODEL_RULES, Event, EventConfig, rules_for
 from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS, close_names
 
 try:
@@ -99,7 +99,7 @@ class Binding:
 class Profile:
     name: str
     path: Path | None
-    events: EventConfig
+    events: EventConfig  # the rules in force: the model's own under the profile's [events]
     bindings: dict[str, Binding]
     allow_shell: bool = False
     description: str = ""
@@ -153,8 +153,11 @@ def resolve_profile_path(name_or_path: str | Path) -> Path:
                    f"{', '.join(bundled_profiles())}")
 
 
-def load_profile(name_or_path: str | Path = "media", labels=None) -> Profile:
-    """Read and check a profile; `labels` (the model's) are the valid gesture names."""
+def load_profile(name_or_path: str | Path = "media", labels=None, rules: dict | None = None
+                 ) -> Profile:
+    """Read and check a profile; `labels` (the model's) are the valid gesture names, `rules` the
+    model's own event rules (`artifact.event_rules`; None: the defaults), which the profile's
+    [events] settings override."""
     path = resolve_profile_path(name_or_path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -162,10 +165,11 @@ def load_profile(name_or_path: str | Path = "media", labels=None) -> Profile:
         raise LCRError(f"{path}: cannot read profile: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise LCRError(f"{path}: not a UTF-8 text file (byte {exc.start}); save it as UTF-8") from None
-    return parse_profile(text, path, labels)
+    return parse_profile(text, path, labels, rules)
 
 
-def parse_profile(text: str, path: Path | str | None = None, labels=None) -> Profile:
+def parse_profile(text: str, path: Path | str | None = None, labels=None,
+                  rules: dict | None = None) -> Profile:
     where = str(path or "<profile>")
     try:
         doc = tomllib.loads(text)
@@ -189,8 +193,9 @@ def parse_profile(text: str, path: Path | str | None = None, labels=None) -> Pro
     allow_shell = meta.get("allow_shell", False)
     if not isinstance(allow_shell, bool):
         fail("allow_shell must be true or false", "profile", "allow_shell")
+    table = doc.get("events", {})
     try:
-        events = EventConfig.from_dict(doc.get("events", {}))
+        EventConfig.from_dict(table)  # the profile's own settings, checked on their own
     except LCRError as exc:  # "[events]: unknown setting 'x'..." -> the line of x
         bad = re.search(r"'([^']+)'", str(exc))
         fail(str(exc), "events", bad.group(1) if bad else None)
@@ -214,8 +219,11 @@ def parse_profile(text: str, path: Path | str | None = None, labels=None) -> Pro
              table, name)
         return False
 
-    events.thresholds = {n: v for n, v in events.thresholds.items()
-                         if known(n, "events.thresholds")}
+    rules = DEFAULT_MODEL_RULES if rules is None else rules
+    mine = {n: v for n, v in table.get("thresholds", {}).items() if known(n, "events.thresholds")}
+    theirs = {n: v for n, v in rules.get("thresholds", {}).items()  # a gesture the model lacks
+              if labels is None or n in labels}                        # has no threshold to set
+    events = rules_for({**rules, "thresholds": theirs}, {**table, "thresholds": mine})
     gestures = doc.get("gestures", {})
     bindings: dict[str, Binding] = {}
     for gesture, spec in gestures.items():

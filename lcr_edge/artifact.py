@@ -15,6 +15,7 @@ model.json carries everything downstream needs: variant and config, labels in or
 preprocessing (`Preprocess.to_dict()` keys at top level: input_size, mean, std, colour_order,
 edges), frame_rate, input/output/state names and shapes, precisions present, every file with its
 sha256, the source checkpoint's sha256, MACs per frame, accuracy measured at export time.
+Optional `events`: the model's own event rules (window, thresholds, ...; lcr_edge.events).
 No torch here.
 """
 
@@ -162,6 +163,19 @@ def check_fields(meta: dict, path: Path) -> None:
                                    f"(no folders), got {e!r:.80}")
                 if not (isinstance(e.get("sha256"), str) and len(e["sha256"]) == 64):
                     raise LCRError(f"{path}: {where} lists {e['path']!r} without its sha256")
+    if "events" in meta:  # optional: the model's own event rules (lcr_edge.events)
+        from lcr_edge.events import check_model_rules
+
+        check_model_rules(meta["events"], f"{path}: events")
+        unknown = [g for g in meta["events"].get("thresholds", {}) if g not in labels]
+        if unknown:
+            raise LCRError(f"{path}: events.thresholds names {', '.join(map(repr, unknown))}, "
+                           f"not among the model's labels")
+
+
+def event_rules(meta: dict) -> dict | None:
+    """The model's own event rules (model.json `events`), or None for the defaults."""
+    return meta.get("events") if isinstance(meta, dict) else None
 
 
 def check_backend(name: str) -> str:

@@ -100,7 +100,8 @@ def run_app_path(folder: str, backend: str, precision: str, frames: int, threads
 
     rec = Recognizer.open(folder, backend=backend, threads=threads, precision=precision,
                           horizon=horizon)
-    engine = Engine(rec, load_profile("media", labels=rec.labels).events)
+    engine = Engine(rec, load_profile("media", labels=rec.labels,
+                                      rules=artifact.event_rules(rec.metadata)).events)
     dt = 1.0 / engine.frame_rate
     for i in range(warmup):
         engine.step(clip[i % len(clip)], i * dt, i)

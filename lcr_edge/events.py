@@ -18,6 +18,12 @@ Per frame (probabilities [K] in the model's label order, time t in seconds):
 8. idle reset: after `idle_reset_s` of continuous idle a "reset" event asks the caller to reset
    the recognizer's recurrent state (a long-running state drifts), then the idle clock restarts.
 
+Where the rules come from: the ones that depend on how a model's probabilities are calibrated
+(`MODEL_RULE_KEYS`: window, threshold, per-gesture thresholds, min_frames, rearm_ratio) are the
+model's own, from its model.json `events` table (a model trained to stream answers sooner and less
+surely than a clip-trained one); a model without one gets `DEFAULT_MODEL_RULES`. A profile's
+`[events]` table is laid over them key by key (`rules_for`), so what a user writes always wins.
+
 `EventEngine.why` says in words why the current candidate has not fired (the complaint users have
 about other demos: no way to see why a gesture did not trigger).
 
@@ -120,11 +126,56 @@ class EventConfig:
         if self.hold_repeat_s <= 0:
             raise LCRError(f"[events]: hold_repeat_s must be above 0, got {self.hold_repeat_s}")
 
+    def describe(self) -> str:
+        """The detection rules in one line, as `lcr-edge info` prints them."""
+        own = "".join(f", {g} {v:g}" for g, v in self.thresholds.items())
+        return (f"a {self.window}-frame average above {self.threshold:g}{own} for {self.min_frames} "
+                f"frame{'s' if self.min_frames != 1 else ''} in a row")
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["idle_labels"] = list(self.idle_labels)
         d["opposites"] = [list(p) for p in self.opposites]
         return d
+
+
+# The settings a model carries in its model.json `events` table: they follow how its probabilities
+# are calibrated. The rest (cooldown, holds, idle reset, ...) are the user's, in the profile.
+MODEL_RULE_KEYS = ("window", "threshold", "thresholds", "min_frames", "rearm_ratio")
+# For a model whose model.json names no rules: what the clip-trained models, run as two lanes,
+# were tuned with (a 3-frame average above 0.6 twice in a row; static poses asked for more).
+DEFAULT_MODEL_RULES: dict = {"window": 3, "threshold": 0.6, "min_frames": 2,
+                             "thresholds": {"Stop Sign": 0.7, "Shaking Hand": 0.7}}
+
+
+def check_model_rules(rules, where: str = "events") -> dict:
+    """A model.json `events` table, checked: only MODEL_RULE_KEYS, valid values; -> the table."""
+    if not isinstance(rules, dict):
+        raise LCRError(f"{where}: must be a table of event rules, got {rules!r:.80}")
+    extra = [k for k in rules if k not in MODEL_RULE_KEYS]
+    if extra:
+        raise LCRError(f"{where}: {', '.join(map(repr, extra))} cannot be a model's rule; a model "
+                       f"sets only {', '.join(MODEL_RULE_KEYS)} (the rest is the profile's)")
+    EventConfig.from_dict(rules, where)
+    return rules
+
+
+def rules_for(model_rules: dict | None, profile_table: dict | None = None,
+              where: str = "[events]") -> EventConfig:
+    """A model's own rules (None: DEFAULT_MODEL_RULES) under a profile's `[events]` table: the
+    profile wins key by key, and per-gesture thresholds gesture by gesture.
+
+    >>> rules_for({"window": 1, "threshold": 0.3}, {"threshold": 0.5}).threshold
+    0.5
+    >>> rules_for(None, {}).thresholds["Stop Sign"]
+    0.7
+    """
+    model = dict(DEFAULT_MODEL_RULES if model_rules is None else model_rules)
+    table = dict(profile_table or {})
+    merged = {**model, **table}
+    if "thresholds" in model or "thresholds" in table:
+        merged["thresholds"] = {**model.get("thresholds", {}), **table.get("thresholds", {})}
+    return EventConfig.from_dict(merged, where)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ class StreamModel:
             backend = "torch"  # a checkpoint: FP32 in PyTorch, with the same horizon lanes
         self._rec = load_recognizer(path, backend, horizon=horizon)
         self.horizon = self._rec.horizon
+        self.metadata = self._rec.metadata
         self.labels, self.frame_rate = list(self._rec.labels), float(self._rec.frame_rate)
         self._step, self.reset = self._rec.step, self._rec.reset
 
@@ -143,14 +144,24 @@ def score_runs(model: StreamModel, runs: list[RunStream], events: EventConfig) -
                          r.index, r.frames) for r in runs]
 
 
-def evaluate_streams(model_path, events: EventConfig, streams: int = 4, gestures: int = 10,
+def model_rules(model, profile: str = "media") -> EventConfig:
+    """The event rules `lcr-edge run` would use for this model: its own under the profile's."""
+    from lcr_edge.actions import load_profile
+    from lcr_edge.artifact import event_rules
+
+    return load_profile(profile, labels=model.labels, rules=event_rules(model.metadata)).events
+
+
+def evaluate_streams(model_path, profile: str = "media", streams: int = 4, gestures: int = 10,
                      seed: int = 1000, style: str | None = None, backend: str = "openvino",
                      idle_frames=(10, 24), other_fraction: float = 0.2, progress=None,
                      horizon: int | None = None, long_idle: float = 0.0,
                      long_idle_frames: tuple[int, int] = (360, 480)) -> dict:
     """Event accuracy, false fires per idle minute and latency over `streams` rendered streams of
-    `gestures` gestures each (see `run_streams`)."""
+    `gestures` gestures each (see `run_streams`), under the rules `lcr-edge run --profile
+    PROFILE` uses for this model (`model_rules`)."""
     model = StreamModel(model_path, backend, horizon)
+    events = model_rules(model, profile)
     runs = run_streams(model, streams, gestures, seed, style, idle_frames, other_fraction,
                        progress, long_idle, long_idle_frames)
     results = score_runs(model, runs, events)

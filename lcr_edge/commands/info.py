@@ -1,5 +1,6 @@
 """`lcr-edge info`: every registered variant (parameters beside the paper's, multiply-accumulates per
-frame, state size, recipe) and the model files an exported folder holds."""
+frame, state size, recipe), the model files an exported folder holds, and the model `run` and `app`
+use (or `--model DIR`): its classes, frame rate, precisions and event rules."""
 
 from __future__ import annotations
 
@@ -45,14 +46,37 @@ def formats_report() -> list[dict]:
     return [f._asdict() for f in FORMATS]
 
 
+def model_report(folder) -> dict:
+    """What a user of this model folder needs first: its size, rate, files and event rules."""
+    from lcr_edge import artifact
+    from lcr_edge.actions import load_profile
+    from lcr_edge.paths import default_model_dir
+
+    folder = folder or default_model_dir()
+    meta = artifact.read_metadata(folder)
+    own = artifact.event_rules(meta)
+    rules = load_profile("media", labels=meta["labels"], rules=own).events
+    return {"path": str(folder), "variant": meta["variant"], "classes": len(meta["labels"]),
+            "frame_rate": meta["frame_rate"], "precisions": artifact.precisions(meta),
+            "event_rules": {k: getattr(rules, k) for k in ("window", "threshold", "thresholds",
+                                                            "min_frames", "rearm_ratio")},
+            "event_rules_from": "model.json" if own is not None else "defaults",
+            "event_rules_text": rules.describe()}
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
-    def info(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables.")):
+    def info(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+             model: str = typer.Option(None, "--model", "-m", metavar="DIR",
+                                       help="Exported model folder to describe [the default "
+                                            "model: $LCR_EDGE_MODEL, else the bundled one].")):
         """Per variant: recipe, parameters (beside the paper's), MACs per frame (counted), state
-        size; then the model files an exported folder holds and the backend that opens each."""
-        rows, formats = variant_report(), formats_report()
+        size; the model files an exported folder holds and the backend that opens each; then the
+        model `run` and `app` use: classes, frame rate, precisions, and the event rules it fires
+        with under the media profile."""
+        rows, formats, mod = variant_report(), formats_report(), model_report(model)
         if as_json:
-            typer.echo(json.dumps({"variants": rows, "formats": formats}, indent=2))
+            typer.echo(json.dumps({"variants": rows, "formats": formats, "model": mod}, indent=2))
             return
         typer.echo(f"{'variant':<12} {'recipe':<6} {'cell':<7} {'head':<4} {'motion':<6} {'stem':<5} "
                    f"{'C':>4} {'depth':>5} {'params':>10} {'paper':>7} {'diff':>7} "
@@ -76,3 +100,10 @@ def register(app: typer.Typer) -> None:
                        f"{where:<29} {f['file']}")
         typer.echo("INT8 files come from `lcr-edge quantize`. The runtime opens a backend's first row "
                    "of a precision,\nINT8 where the folder has it.")
+        typer.echo("")
+        typer.echo(f"model {mod['path']}: {mod['variant']}, {mod['classes']} classes at "
+                   f"{mod['frame_rate']:g} fps, {' and '.join(mod['precisions'])}")
+        whose = ("its own, from model.json" if mod["event_rules_from"] == "model.json"
+                 else "the defaults: its model.json names none")
+        typer.echo(f"event rules ({whose}; a profile's [events] overrides them):\n  "
+                   f"{mod['event_rules_text']}")

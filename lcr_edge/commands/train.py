@@ -110,11 +110,10 @@ def register(app: typer.Typer) -> None:
         if stream:
             from tqdm import tqdm
 
-            from lcr_edge.actions import load_profile
             from lcr_edge.training.stream_eval import evaluate_streams
 
             with tqdm(total=streams, desc="streams", leave=False, disable=as_json) as bar:
-                m = evaluate_streams(model, load_profile(profile).events, streams, gestures, seed, style,
+                m = evaluate_streams(model, profile, streams, gestures, seed, style,
                                      backend, progress=bar, horizon=horizon, long_idle=long_idle)
             _print_streams(m, profile, seed, as_json)
             return
