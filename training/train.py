@@ -377,6 +377,10 @@ def train(cfg: TrainConfig, log=print) -> dict:
             model, device_ids=[device.index] if device.type == "cuda" else None)
     use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
     autocast = torch.bfloat16 if use_bf16 else None
+    if use_bf16 and device.type == "cpu" and rank == 0 and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        # measured: 13-15 s a step of 8 clips in bf16 against 1.3 s in fp32 on a 2-core AVX2 EPYC
+        log(f"warning: this CPU ({torch.backends.cpu.get_cpu_capability()}) has no native bf16: "
+            f"bf16 autocast is emulated and about 10x slower than fp32; use --precision fp32")
     sampling = {"frames": cfg.frames, "stride": cfg.stride, "source_fps": data.source_fps,
                 "frame_rate": data.source_fps / cfg.stride, "mode": cfg.mode}
     t_start = time.perf_counter()

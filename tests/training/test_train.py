@@ -186,6 +186,14 @@ def test_training_ends_with_what_it_wrote_and_the_next_command(jester, tmp_path)
     assert " % " in next(s for s in lines if s.startswith("epoch 1/1"))  # percentages, as eval
 
 
+def test_bf16_on_a_cpu_without_native_bf16_is_called_out(jester, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    lines = []
+    train(tiny(jester, tmp_path / "run", epochs=1, precision="bf16", device="cpu"), log=lines.append)
+    warned = [s for s in lines if "has no native bf16" in s]
+    assert len(warned) == 1 and "--precision fp32" in warned[0]
+
+
 def test_a_set_whose_clips_are_all_unreadable_saves_nothing(jester, tmp_path):
     for jpg in jester.glob("*/*.jpg"):
         jpg.write_bytes(b"not a jpeg")
