@@ -115,6 +115,11 @@ def register(app: typer.Typer) -> None:
             return
         if out is None:
             raise LCRError("synth needs an output folder: lcr-edge synth OUT --clips-per-class N")
+        from lcr_edge.training.synth.dataset import missing_photos
+
+        notice = missing_photos(style)
+        if notice:
+            typer.echo(f"warning: {notice}", err=True)
         if streams is not None:
             if clips_per_class is not None:
                 raise LCRError("give --clips-per-class or --streams, not both")

@@ -315,3 +315,25 @@ def test_cli_preview_and_bench(tmp_path):
     code, output, err = _run(["synth", str(tmp_path / "b"), "--bench", "-n", "1", "--frames", "2",
                               "--size", "32x24", "--workers", "1", "--json"])
     assert code == 0 and not err and '"clips": 27' in output and "cpu_ms_per_clip" in output
+
+
+def test_a_machine_without_photographs_is_told_and_the_set_says_so(tmp_path, monkeypatch):
+    """The default style crops photographs; where there are none they become rooms, so a set made
+    on a bare machine differs from one made with them: synth warns, and lcr-synth.json records
+    how many photographs there were."""
+    import json
+
+    from lcr_edge.training.synth import dataset
+
+    monkeypatch.setattr(dataset, "photo_files", lambda: ())
+    monkeypatch.setenv("LCR_SYNTH_PHOTOS", str(tmp_path / "none"))
+    notice = dataset.missing_photos("default")
+    assert str(tmp_path / "none") in notice and "apt-get install gnome-backgrounds" in notice
+    assert dataset.missing_photos("drawn") is None  # a style without photographs needs none
+    res = CliRunner().invoke(app, ["synth", str(tmp_path / "set"), "--clips-per-class", "1",
+                                   "--frames", "4", "--val-fraction", "0", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    assert "warning: no photographs in" in res.output
+    assert json.loads((tmp_path / "set" / dataset.MARKER).read_text())["photographs"] == 0
+    monkeypatch.setattr(dataset, "photo_files", lambda: (tmp_path / "one.jpg",))
+    assert dataset.missing_photos("default") is None

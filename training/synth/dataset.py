@@ -37,6 +37,7 @@ import numpy as np
 from lcr_edge.errors import LCRError
 from lcr_edge.io import atomic_path, write_json
 from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS
+from lcr_edge.training.synth.backgrounds import PHOTO_DIRS, photo_files
 from lcr_edge.training.synth.render import _check_size, render_clip
 from lcr_edge.training.synth.scene import get_style
 
@@ -137,7 +138,8 @@ def write_dataset(out: str | os.PathLike, clips_per_class: int, seed: int = 0,
                           quality))
     info = {"generator": "lcr-edge synth", "seed": seed, "clips_per_class": clips_per_class,
             "frames": frames if lo == hi else [lo, hi], "size": list(size),
-            "val_fraction": val_fraction, "style": style, "labels": labels, "complete": False}
+            "val_fraction": val_fraction, "style": style, "labels": labels,
+            "photographs": len(photo_files()), "complete": False}
     write_json(out / MARKER, info)
 
     from tqdm import tqdm
@@ -236,7 +238,8 @@ def write_streams(out: str | os.PathLike, streams: int, seed: int = 0,
     labels = list(JESTER_LABELS)
     n_val = min(streams - 1, int(round(streams * val_fraction))) if streams > 1 else 0
     info = {"generator": "lcr-edge synth --streams", "seed": seed, "streams": streams,
-            "size": list(size), "style": style, "plan": asdict(plan), "complete": False}
+            "size": list(size), "style": style, "plan": asdict(plan),
+            "photographs": len(photo_files()), "complete": False}
     write_json(out / MARKER, info)
     tasks = [(str(out), f"s{k + 1:05d}", clip_seed(seed, "stream", k), labels, plan, size, style,
               "validation" if k < n_val else "train") for k in range(streams)]
@@ -265,6 +268,17 @@ def write_streams(out: str | os.PathLike, streams: int, seed: int = 0,
                "seconds": round(time.perf_counter() - t0, 3), "workers": workers}
     write_json(out / MARKER, {**info, "complete": True, **summary})
     return summary
+
+
+def missing_photos(style=None) -> str | None:
+    """A warning when the style draws photographs but this machine has none: its "photo"
+    backgrounds become rooms, so the set differs from one made with them (same seed)."""
+    if "photo" not in get_style(style).backgrounds or photo_files():
+        return None
+    where = os.environ.get("LCR_SYNTH_PHOTOS") or " or ".join(PHOTO_DIRS)
+    return (f"no photographs in {where}: the style's photo backgrounds are drawn as rooms, so this "
+            f"set differs from one made with them; install them with `apt-get install "
+            f"gnome-backgrounds mate-backgrounds` or point $LCR_SYNTH_PHOTOS at a folder")
 
 
 def _start_methods() -> list[str]:
