@@ -64,3 +64,11 @@ def clip(n: int = 40, seed: int = 0) -> list[np.ndarray]:
 
     return synthetic_frames(n, seed=seed)
 
+
+def has_vnni() -> bool:
+    """The CPU multiplies INT8 with 32-bit sums (AVX-512 VNNI or AVX-VNNI)."""
+    try:
+        flags = open("/proc/cpuinfo").read().split()
+    except OSError:
+        return True
+    return "avx512_vnni" in flags or "avx_vnni" in flags
