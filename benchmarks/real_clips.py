@@ -98,15 +98,13 @@ def stream_events(model: Path, clips, backend: str, threads, horizon, profile: s
                   progress=None):
     """Events per clip as `lcr-edge run --source <clip> --profile PROFILE` fires them: {key:
     [event dicts]}. Every clip is its own stream (engine reset: a fresh state, fresh rules)."""
-    from lcr_edge.actions import load_profile
-    from lcr_edge.artifact import event_rules
+    from lcr_edge.actions import profile_for
     from lcr_edge.engine import Engine
     from lcr_edge.loader import load_recognizer
     from lcr_edge.sources import iter_frames, open_source
 
     rec = load_recognizer(model, "torch" if model.is_file() else backend, threads, horizon)
-    eng = Engine(rec, load_profile(profile, labels=rec.labels,
-                                   rules=event_rules(rec.metadata)).events)
+    eng = Engine(rec, profile_for(rec, profile).events)
     fired = {}
     for clip in clips:
         eng.reset()

@@ -52,11 +52,12 @@ def main(argv=None) -> int:
     from tqdm import tqdm
 
     from lcr_edge import artifact
+    from lcr_edge.actions import profile_for
     from lcr_edge.errors import LCRError
     from lcr_edge.events import check_model_rules
     from lcr_edge.io import write_json
     from lcr_edge.paths import default_model_dir
-    from lcr_edge.training.stream_eval import StreamModel, model_rules, run_streams, score_runs, summarize
+    from lcr_edge.training.stream_eval import StreamModel, run_streams, score_runs, summarize
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=None, help="checkpoint or exported folder [bundled]")
@@ -83,7 +84,7 @@ def main(argv=None) -> int:
                            f"model.json; export the checkpoint first (lcr-edge export)")
         meta = artifact.read_metadata(model_path)  # a broken folder fails before the long part
     model = StreamModel(model_path, args.backend)
-    current = model_rules(model)  # what `lcr-edge run` uses for it now (media profile)
+    current = profile_for(model).events  # what `lcr-edge run` uses for it now (media profile)
     runs = {}
     with tqdm(total=args.streams * len(args.styles), unit="stream", desc="run") as bar:
         for style in args.styles:

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from lcr_edge.artifact import event_rules
 from lcr_edge.errors import LCRError
 from lcr_edge.events import DEFAULT_MODEL_RULES, Event, EventConfig, rules_for
 from lcr_edge.labels import IDLE_LABELS, JESTER_LABELS, close_names
@@ -166,6 +167,12 @@ def load_profile(name_or_path: str | Path = "media", labels=None, rules: dict | 
     except UnicodeDecodeError as exc:
         raise LCRError(f"{path}: not a UTF-8 text file (byte {exc.start}); save it as UTF-8") from None
     return parse_profile(text, path, labels, rules)
+
+
+def profile_for(model, name_or_path: str | Path = "media") -> Profile:
+    """The profile as `model` runs it (a Recognizer, or anything with `.labels` and `.metadata`):
+    checked against its gesture names, over its own event rules."""
+    return load_profile(name_or_path, labels=model.labels, rules=event_rules(model.metadata))
 
 
 def parse_profile(text: str, path: Path | str | None = None, labels=None,

@@ -94,14 +94,13 @@ def run_app_path(folder: str, backend: str, precision: str, frames: int, threads
     """Frames through the Engine as `lcr-edge run` and the app feed it (the model's horizon, the
     media profile's event rules) at the model's frame rate: wall latency per frame, and process
     CPU time (every thread's) per frame and per second of video."""
-    from lcr_edge.actions import load_profile
+    from lcr_edge.actions import profile_for
     from lcr_edge.engine import Engine
     from lcr_edge.runtime import Recognizer
 
     rec = Recognizer.open(folder, backend=backend, threads=threads, precision=precision,
                           horizon=horizon)
-    engine = Engine(rec, load_profile("media", labels=rec.labels,
-                                      rules=artifact.event_rules(rec.metadata)).events)
+    engine = Engine(rec, profile_for(rec, "media").events)
     dt = 1.0 / engine.frame_rate
     for i in range(warmup):
         engine.step(clip[i % len(clip)], i * dt, i)

@@ -172,9 +172,8 @@ def rules_for(model_rules: dict | None, profile_table: dict | None = None,
     """
     model = dict(DEFAULT_MODEL_RULES if model_rules is None else model_rules)
     table = dict(profile_table or {})
-    merged = {**model, **table}
-    if "thresholds" in model or "thresholds" in table:
-        merged["thresholds"] = {**model.get("thresholds", {}), **table.get("thresholds", {})}
+    merged = {**model, **table,
+              "thresholds": {**model.get("thresholds", {}), **table.get("thresholds", {})}}
     return EventConfig.from_dict(merged, where)
 
 

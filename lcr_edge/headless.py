@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lcr_edge import loader
-from lcr_edge.actions import ACTION_KINDS, ActionRunner, load_profile, xdotool_keys
+from lcr_edge.actions import ACTION_KINDS, ActionRunner, profile_for, xdotool_keys
 from lcr_edge.annotate import annotate
-from lcr_edge.artifact import event_rules
 from lcr_edge.engine import Engine
 from lcr_edge.errors import LCRError
 from lcr_edge.io import VideoOut
@@ -90,8 +89,7 @@ def run_headless(cfg: HeadlessConfig, emit: Callable[[Line], None]) -> dict:
             emit(status_line(notice))
     src = open_source(source)
     recognizer = loader.load_recognizer(cfg.model, cfg.backend, cfg.threads, cfg.horizon)
-    profile = load_profile(cfg.profile, labels=recognizer.labels,
-                           rules=event_rules(recognizer.metadata))
+    profile = profile_for(recognizer, cfg.profile)
     if profile.warning():
         emit(status_line(profile.warning(), text=f"warning: {profile.warning()}"))
     engine = Engine(recognizer, profile.events)

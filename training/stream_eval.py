@@ -144,14 +144,6 @@ def score_runs(model: StreamModel, runs: list[RunStream], events: EventConfig) -
                          r.index, r.frames) for r in runs]
 
 
-def model_rules(model, profile: str = "media") -> EventConfig:
-    """The event rules `lcr-edge run` would use for this model: its own under the profile's."""
-    from lcr_edge.actions import load_profile
-    from lcr_edge.artifact import event_rules
-
-    return load_profile(profile, labels=model.labels, rules=event_rules(model.metadata)).events
-
-
 def evaluate_streams(model_path, profile: str = "media", streams: int = 4, gestures: int = 10,
                      seed: int = 1000, style: str | None = None, backend: str = "openvino",
                      idle_frames=(10, 24), other_fraction: float = 0.2, progress=None,
@@ -159,9 +151,11 @@ def evaluate_streams(model_path, profile: str = "media", streams: int = 4, gestu
                      long_idle_frames: tuple[int, int] = (360, 480)) -> dict:
     """Event accuracy, false fires per idle minute and latency over `streams` rendered streams of
     `gestures` gestures each (see `run_streams`), under the rules `lcr-edge run --profile
-    PROFILE` uses for this model (`model_rules`)."""
+    PROFILE` uses for this model (`actions.profile_for`)."""
+    from lcr_edge.actions import profile_for
+
     model = StreamModel(model_path, backend, horizon)
-    events = model_rules(model, profile)
+    events = profile_for(model, profile).events
     runs = run_streams(model, streams, gestures, seed, style, idle_frames, other_fraction,
                        progress, long_idle, long_idle_frames)
     results = score_runs(model, runs, events)

@@ -50,6 +50,7 @@ def model_report(folder) -> dict:
     """What a user of this model folder needs first: its size, rate, files and event rules."""
     from lcr_edge import artifact
     from lcr_edge.actions import load_profile
+    from lcr_edge.events import MODEL_RULE_KEYS
     from lcr_edge.paths import default_model_dir
 
     folder = folder or default_model_dir()
@@ -58,8 +59,7 @@ def model_report(folder) -> dict:
     rules = load_profile("media", labels=meta["labels"], rules=own).events
     return {"path": str(folder), "variant": meta["variant"], "classes": len(meta["labels"]),
             "frame_rate": meta["frame_rate"], "precisions": artifact.precisions(meta),
-            "event_rules": {k: getattr(rules, k) for k in ("window", "threshold", "thresholds",
-                                                            "min_frames", "rearm_ratio")},
+            "event_rules": {k: getattr(rules, k) for k in MODEL_RULE_KEYS},
             "event_rules_from": "model.json" if own is not None else "defaults",
             "event_rules_text": rules.describe()}
 

@@ -89,7 +89,8 @@ def test_model_json_rules_are_checked_when_the_folder_is_read(tiny_fp32, tmp_pat
 
 def test_info_run_and_eval_use_the_models_own_rules(tiny_fp32, tmp_path, monkeypatch):
     from lcr_edge import headless
-    from lcr_edge.training.stream_eval import StreamModel, model_rules
+    from lcr_edge.actions import profile_for
+    from lcr_edge.training.stream_eval import StreamModel
 
     folder = with_rules(tiny_fp32, tmp_path, {"window": 1, "min_frames": 1, "threshold": 0.3})
     res = CliRunner().invoke(app, ["info", "--json", "--model", folder])
@@ -100,7 +101,7 @@ def test_info_run_and_eval_use_the_models_own_rules(tiny_fp32, tmp_path, monkeyp
     text = CliRunner().invoke(app, ["info", "--model", folder]).output
     assert "its own, from model.json" in text and "a 1-frame average above 0.3" in text
 
-    cfg = model_rules(StreamModel(folder))  # what `lcr-edge eval --stream` scores with
+    cfg = profile_for(StreamModel(folder)).events  # what `lcr-edge eval --stream` scores with
     assert (cfg.window, cfg.min_frames, cfg.threshold, cfg.cooldown_s) == (1, 1, 0.3, 0.6)
 
     used = []  # what `lcr-edge run` builds its engine with
